@@ -1,0 +1,104 @@
+"""WordPiece tokenizer on tensorflow-text's FastWordpieceTokenizer (linear-time, end-to-end in one op).
+
+The op splits text into words on whitespace and punctuation (and CJK ideographs individually), then each
+word into the longest matching vocabulary pieces, continuation pieces carrying the `##` prefix. The
+vocabulary is learned with tensorflow-text's WordPiece learner (`bert_vocab_from_dataset`), which splits
+words the same way. Detokenization joins pieces into words and words with single spaces, so a round trip
+preserves every non-space character (unless a word had to become `<unk>`).
+"""
+import os
+
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+from keras_llm.tokenizers import special_tokens as st
+from keras_llm.tokenizers.normalization import normalize_text
+from keras_llm.tokenizers.base import (
+    Tokenizer,
+    check_vocabulary,
+    corpus_dataset,
+    read_vocabulary_file,
+    register,
+    write_vocabulary_file,
+)
+
+VOCAB_FILE = "vocab.txt"
+SUFFIX = "##"
+
+
+@register
+class WordPieceTokenizer(Tokenizer):
+    """WordPiece over a fixed vocabulary.
+
+    Args:
+        vocabulary: list of tokens (starting with the special tokens) or a path to a one-token-per-line file.
+        max_bytes_per_word: longer words become `<unk>`.
+        **kwargs: normalization options of `Tokenizer` (`lowercase`, `strip_html`, `nfkc`).
+
+    Example:
+        >>> texts = tf.data.Dataset.from_tensor_slices(["the cat sat", "the cats sat"])
+        >>> tok = WordPieceTokenizer.train(texts, vocab_size=60)
+        >>> tok.detokenize(tok.tokenize(["the cats"])).numpy()
+        array([b'the cats'], dtype=object)
+    """
+
+    def __init__(self, vocabulary, max_bytes_per_word=100, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(vocabulary, (str, os.PathLike)):
+            vocabulary = read_vocabulary_file(vocabulary)
+        vocabulary = list(vocabulary)
+        check_vocabulary(vocabulary)
+        self._vocabulary = vocabulary
+        self.max_bytes_per_word = int(max_bytes_per_word)
+        self._wordpiece = tf_text.FastWordpieceTokenizer(
+            vocab=vocabulary,
+            suffix_indicator=SUFFIX,
+            max_bytes_per_word=self.max_bytes_per_word,
+            token_out_type=tf.int32,
+            unknown_token=st.UNK,
+            no_pretokenization=False,
+            support_detokenization=True,
+        )
+
+    @property
+    def vocabulary_size(self):
+        return len(self._vocabulary)
+
+    def get_vocabulary(self):
+        return list(self._vocabulary)
+
+    def get_config(self):
+        return dict(super().get_config(), max_bytes_per_word=self.max_bytes_per_word)
+
+    def _tokenize(self, texts):
+        return self._wordpiece.tokenize(texts)
+
+    def _detokenize(self, ids):
+        return self._wordpiece.detokenize(ids)
+
+    def _save_assets(self, directory):
+        write_vocabulary_file(self._vocabulary, os.path.join(directory, VOCAB_FILE))
+        return {"vocabulary": VOCAB_FILE}
+
+    @classmethod
+    def _from_saved(cls, directory, config):
+        return cls(**dict(config, vocabulary=os.path.join(directory, config["vocabulary"])))
+
+    @classmethod
+    def train(cls, corpus, vocab_size, max_bytes_per_word=100, **kwargs):
+        """Learns a WordPiece vocabulary of about `vocab_size` tokens (special tokens included) from a corpus
+        (dataset of strings, file path or list of paths). Learning runs on normalized text."""
+        from tensorflow_text.tools.wordpiece_vocab import bert_vocab_from_dataset as learner
+
+        if vocab_size <= st.NUM_SPECIAL_TOKENS:
+            raise ValueError(f"vocab_size must exceed the {st.NUM_SPECIAL_TOKENS} special tokens, got {vocab_size}")
+        texts = corpus_dataset(corpus).batch(4096).map(lambda t: normalize_text(t, **kwargs))
+        vocab = learner.bert_vocab_from_dataset(
+            texts,
+            vocab_size=vocab_size,
+            reserved_tokens=list(st.SPECIAL_TOKENS),
+            bert_tokenizer_params={"lower_case": False},
+        )
+        if len(vocab) <= st.NUM_SPECIAL_TOKENS:
+            raise ValueError("cannot train a vocabulary: the corpus holds no words")
+        return cls(vocab, max_bytes_per_word=max_bytes_per_word, **kwargs)
