@@ -175,7 +175,7 @@ class MarkovChainSource:
         state = self.end_index
         for t, u in enumerate(uniforms):
             row = successors[state]
-            state = row[bisect.bisect_right(cumulative[state], u)] if len(row) > 1 else row[0]
+            state = row[bisect.bisect_right(cumulative[state], u)]
             tokens[t] = state
         return np.asarray(tokens, dtype=np.int64)
 

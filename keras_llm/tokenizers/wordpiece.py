@@ -101,4 +101,18 @@ class WordPieceTokenizer(Tokenizer):
         )
         if len(vocab) <= st.NUM_SPECIAL_TOKENS:
             raise ValueError("cannot train a vocabulary: the corpus holds no words")
+        # The learner's word splitter drops some characters that FastWordpiece keeps inside words (format
+        # characters such as the zero-width joiner in emoji sequences); without a piece for them the whole
+        # word would become <unk>. Add every missing corpus character, as a word start and as a continuation.
+        known = set(vocab)
+        missing = [c for c in sorted(_characters(texts)) if c not in known or SUFFIX + c not in known]
+        vocab = vocab + [p for c in missing for p in (c, SUFFIX + c) if p not in known]
         return cls(vocab, max_bytes_per_word=max_bytes_per_word, **kwargs)
+
+
+def _characters(texts):
+    """The set of non-whitespace characters in a dataset of string batches."""
+    chars = set()
+    for batch in texts.map(lambda t: tf.unique(tf.strings.unicode_split(t, "UTF-8").flat_values)[0]):
+        chars.update(c.decode("utf-8") for c in batch.numpy())
+    return {c for c in chars if not c.isspace()}
