@@ -20,7 +20,7 @@ find_python() {
   local p
   for p in "python$pyver" "$HOME/.pyenv/versions/$pyver"*/bin/python; do
     if command -v "$p" >/dev/null 2>&1 && "$p" -c "import sys; assert sys.version_info[:2] == tuple(map(int, '$pyver'.split('.')))" 2>/dev/null; then
-      command -v "$p"; return 0
+      "$p" -c "import sys; print(sys.executable)"; return 0
     fi
   done
   if command -v pyenv >/dev/null 2>&1; then

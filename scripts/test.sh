@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The test command: the whole suite on the TFX stack, everything but TFX on the latest stack.
+# Creates both virtual environments when missing (scripts/ensure_env.sh). Extra args go to pytest.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+tfx_venv=$(scripts/ensure_env.sh tfx)
+latest_venv=$(scripts/ensure_env.sh latest)
+export KERAS_BACKEND=tensorflow TF_CPP_MIN_LOG_LEVEL=2
+echo "== TFX stack (Python 3.10, TF 2.16, TFX 1.16): whole suite"
+"$tfx_venv/bin/python" -m pytest "$@"
+echo "== latest stack (Python 3.11, newest TF / Keras): everything but TFX"
+"$latest_venv/bin/python" -m pytest -m "not tfx" "$@"
