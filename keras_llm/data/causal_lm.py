@@ -1,7 +1,7 @@
 """Causal language-model dataset: documents packed into fixed-length blocks, targets shifted by one."""
 import tensorflow as tf
 
-from keras_llm.data.packing import AUTOTUNE, finish, pack, require_non_empty, token_stream, tokenized_documents
+from keras_llm.data.packing import AUTOTUNE, finish, pack, require_non_empty, token_stream
 
 
 def causal_lm_dataset(
@@ -41,8 +41,7 @@ def causal_lm_dataset(
     """
     if seq_len < 1 or batch_size < 1:
         raise ValueError(f"seq_len and batch_size must be positive, got {seq_len} and {batch_size}")
-    docs = tokenized_documents(source, tokenizer, field=field, documents=documents)
-    blocks = pack(token_stream(docs, tokenizer.eos_id), seq_len + 1, seq_len)
+    blocks = pack(token_stream(source, tokenizer, tokenizer.eos_id, field=field, documents=documents), seq_len + 1, seq_len)
     require_non_empty(blocks, source, f"block of seq_len + 1 = {seq_len + 1} tokens")
     dataset = finish(blocks, batch_size, shuffle, shuffle_buffer, seed, repeat)
     return dataset.map(lambda b: (b[:, :-1], b[:, 1:]), num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)

@@ -1,7 +1,7 @@
 """Masked language-model dataset with dynamic masking (BERT's 15% / 80-10-10 recipe), fresh every epoch."""
 import tensorflow as tf
 
-from keras_llm.data.packing import AUTOTUNE, finish, pack, require_non_empty, token_stream, tokenized_documents
+from keras_llm.data.packing import AUTOTUNE, finish, pack, require_non_empty, token_stream
 from keras_llm.tokenizers.special_tokens import CLS_ID, MASK_ID, NUM_SPECIAL_TOKENS, SEP_ID
 
 
@@ -65,8 +65,7 @@ def masked_lm_dataset(
     """
     if seq_len < 3:
         raise ValueError(f"seq_len must be at least 3 (<cls>, a token, <sep>), got {seq_len}")
-    docs = tokenized_documents(source, tokenizer, field=field, documents=documents)
-    body = pack(token_stream(docs, SEP_ID), seq_len - 2, seq_len - 2)
+    body = pack(token_stream(source, tokenizer, SEP_ID, field=field, documents=documents), seq_len - 2, seq_len - 2)
     require_non_empty(body, source, f"block of seq_len - 2 = {seq_len - 2} tokens")
     cls = tf.constant([CLS_ID], tf.int32)
     sep = tf.constant([SEP_ID], tf.int32)

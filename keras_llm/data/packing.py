@@ -9,20 +9,16 @@ AUTOTUNE = tf.data.AUTOTUNE
 TOKENIZE_BATCH = 256
 
 
-def tokenized_documents(source, tokenizer, **source_options):
-    """Source -> dataset of int32 ragged batches `[docs, (tokens)]`, tokenized in parallel, order kept."""
-    texts = load_texts(source, **source_options)
-    return texts.batch(TOKENIZE_BATCH).map(tokenizer.tokenize, num_parallel_calls=AUTOTUNE, deterministic=True)
+def token_stream(source, tokenizer, separator=EOS_ID, **source_options):
+    """Source -> dataset of 1-D token chunks (one per tokenized batch), `separator` after every document."""
 
-
-def token_stream(docs, separator=EOS_ID):
-    """Ragged doc batches -> dataset of 1-D token chunks, `separator` after every document."""
-
-    def flatten(ids):
+    def tokenize_flat(texts):
+        ids = tokenizer.tokenize(texts)
         ends = tf.fill([ids.nrows(), 1], tf.constant(separator, tf.int32))
         return tf.concat([ids, tf.RaggedTensor.from_tensor(ends)], axis=1).flat_values
 
-    return docs.map(flatten, num_parallel_calls=AUTOTUNE, deterministic=True)
+    texts = load_texts(source, **source_options)
+    return texts.batch(TOKENIZE_BATCH).map(tokenize_flat, num_parallel_calls=AUTOTUNE, deterministic=True)
 
 
 def pack(chunks, block_len, stride):
@@ -38,8 +34,8 @@ def pack(chunks, block_len, stride):
     def step(carry, chunk):
         buf = tf.concat([carry, chunk], axis=0)
         n = tf.maximum((tf.size(buf) - (block_len - stride)) // stride, 0)
-        blocks = tf.signal.frame(buf[: n * stride + block_len - stride], block_len, stride)
-        return buf[n * stride :], blocks[:n]
+        blocks = tf.gather(buf, tf.range(n)[:, None] * stride + tf.range(block_len)[None, :])
+        return buf[n * stride :], blocks
 
     return chunks.scan(tf.zeros([0], tf.int32), step).unbatch()
 

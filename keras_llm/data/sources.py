@@ -75,7 +75,13 @@ def non_empty_files(paths):
 
 
 def drop_blank(texts):
-    return texts.filter(lambda t: tf.strings.length(tf.strings.strip(t)) > 0)
+    """Drops empty / whitespace-only strings. Filters whole batches at once: a per-element `filter` costs a
+    function call per line, which dominated the reading time on line-oriented corpora."""
+
+    def keep(batch):
+        return tf.boolean_mask(batch, tf.strings.length(tf.strings.strip(batch)) > 0)
+
+    return texts.batch(1024).map(keep).unbatch()
 
 
 def text_file_dataset(paths, documents=False):

@@ -1,0 +1,220 @@
+"""Benchmark: raw text -> packed causal-LM batches with WordPiece, tokens per second on one thread.
+
+Requirement: our tf.data pipeline (`WordPieceTokenizer` + `causal_lm_dataset`) reaches at least 2x the
+throughput of Hugging Face `tokenizers` doing the same work with the same vocabulary on the same text.
+
+Method (both sides in the same process and run, on the same file):
+- Text: `--text PATH`, else `../shared/data/wikitext-2/valid.txt` beside the repository when present, else a
+  synthetic corpus (`keras_llm.datasets.grammar_documents`, or a tiny built-in generator).
+- A WordPiece vocabulary is trained once with `WordPieceTokenizer.train` (not timed). The HF tokenizer is
+  `models.WordPiece` over that vocabulary with the same pipeline: control characters removed, NFKC, CJK
+  ideographs split off (`BertNormalizer` with clean_text, lowercasing and accent stripping off), then
+  `BertPreTokenizer` (whitespace + punctuation). `parity` = fraction of the first `--parity-lines` lines whose
+  ids are identical; `batches_identical` says whether both sides produce exactly the same batches.
+- One thread: the process is pinned to one CPU core (`sched_setaffinity`; `--no-pin` turns that off); TF runs
+  with inter/intra-op parallelism 1 and the tf.data pipeline with a private thread pool of 1, max intra-op
+  parallelism 1 and autotuning off; HF runs with RAYON_NUM_THREADS=1 / TOKENIZERS_PARALLELISM=false, using
+  the fastest of `encode_batch_fast`, `encode_batch` and per-line `encode` (all single-threaded then).
+- Timed on each side, end to end: read the file, drop blank lines, tokenize, append `<eos>` (id 3) after every
+  line, pack into blocks of seq_len + 1 tokens every seq_len tokens, and form (inputs, targets) int32 batches
+  [batch_size, seq_len]. Ours iterates a full epoch of `causal_lm_dataset(path, ..., shuffle=False)` (iterator
+  creation included, as in every epoch of `fit`); HF reads lines in Python and packs with numpy.
+  Tokens = tokens in the stream (ids + one <eos> per line). Sides alternate for `--repeats` rounds; the best
+  wall time gives `*_tokens_per_sec` and `ratio`, median wall times `ratio_median`, and the best process CPU
+  time `*_tokens_per_cpu_sec` and `ratio_cpu` (less sensitive to other load on the machine).
+
+Run from the repository root: `.venv-tfx/bin/python benchmarks/tokenizer_throughput.py [--text PATH] ...`
+Prints one JSON line on stdout; logs go to stderr. Timings on a shared machine are noisy: use --repeats 7+.
+"""
+import argparse
+import itertools
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.update(RAYON_NUM_THREADS="1", RAYON_RS_NUM_CPUS="1", TOKENIZERS_PARALLELISM="false", OMP_NUM_THREADS="1")
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_TEXT = os.path.join(REPO, "..", "shared", "data", "wikitext-2", "valid.txt")
+CONTROL_CHARS = r"[\x{0}-\x{8}\x{b}\x{c}\x{e}-\x{1f}\x{7f}-\x{9f}]"  # the set keras_llm's normalization removes
+ASCII_SPACE = " \t\n\r\x0b\x0c"  # what tf.strings.strip strips when blank lines are dropped
+EOS_ID = 3
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+def synthetic_text(path, lines=4000):
+    try:
+        from keras_llm.datasets import grammar_documents
+
+        docs = grammar_documents(lines, seed=0)
+    except ImportError:
+        import random
+
+        rng = random.Random(0)
+        words = [a + b + c for a in "bcdfglmnprst" for b in "aeiou" for c in ("", "n", "r", "st", "ing")]
+        docs = [" ".join(rng.choice(words) for _ in range(rng.randint(5, 60))) + " ." for _ in range(lines)]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(docs) + "\n")
+    return path
+
+
+def hf_tokenizer(vocab):
+    from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers
+
+    tok = Tokenizer(models.WordPiece(vocab={t: i for i, t in enumerate(vocab)}, unk_token="<unk>",
+                                     continuing_subword_prefix="##", max_input_chars_per_word=100))
+    tok.normalizer = normalizers.Sequence([
+        normalizers.Replace(Regex(CONTROL_CHARS), ""),
+        normalizers.NFKC(),
+        normalizers.BertNormalizer(clean_text=False, handle_chinese_chars=True, strip_accents=False, lowercase=False),
+    ])
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    return tok
+
+
+def read_lines(path):
+    """Lines as TextLineDataset + drop_blank see them: split on \\n, trailing \\r dropped, blank lines dropped."""
+    with open(path, "rb") as f:
+        text = f.read().decode("utf-8", errors="replace")
+    lines = (line[:-1] if line.endswith("\r") else line for line in text.split("\n"))
+    return [line for line in lines if line.strip(ASCII_SPACE)]
+
+
+def hf_encode(tok, lines, form):
+    if form == "encode":
+        return [tok.encode(line, add_special_tokens=False) for line in lines]
+    return getattr(tok, form)(lines, add_special_tokens=False)  # encode_batch or encode_batch_fast (no offsets)
+
+
+def hf_pipeline(tok, path, seq_len, batch_size, form):
+    """The HF side, end to end -> (tokens in the stream, list of (inputs, targets) int32 batches)."""
+    import numpy as np
+
+    ids = [e.ids for e in hf_encode(tok, read_lines(path), form)]
+    ends = np.cumsum(np.fromiter(map(len, ids), np.int64, len(ids)))
+    flat = np.fromiter(itertools.chain.from_iterable(ids), np.int32, int(ends[-1]) if len(ids) else 0)
+    stream = np.insert(flat, ends, np.int32(EOS_ID))  # <eos> after every line
+    n_batches = (len(stream) - 1) // seq_len // batch_size
+    blocks = np.lib.stride_tricks.sliding_window_view(stream, seq_len + 1)[::seq_len][: n_batches * batch_size]
+    blocks = blocks.reshape(n_batches, batch_size, seq_len + 1)
+    return len(stream), [(np.ascontiguousarray(b[:, :-1]), np.ascontiguousarray(b[:, 1:])) for b in blocks]
+
+
+def timed(fn, *args):
+    """-> (wall seconds, CPU seconds of the whole process): CPU time is robust to other processes' load."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn(*args)
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--text", help="text file, one example per line (default: wikitext-2 valid when present)")
+    p.add_argument("--vocab-size", type=int, default=8000)
+    p.add_argument("--seq-len", type=int, default=128)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--parity-lines", type=int, default=2000)
+    p.add_argument("--no-pin", action="store_true", help="do not pin the process to one CPU core")
+    args = p.parse_args()
+
+    if not args.no_pin and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    import numpy as np
+    import tensorflow as tf
+
+    tf.config.threading.set_inter_op_parallelism_threads(1)  # before any TF op runs
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    import tokenizers
+    from keras_llm.data import causal_lm_dataset
+    from keras_llm.tokenizers import WordPieceTokenizer
+
+    workdir = tempfile.mkdtemp(prefix="tokenizer_throughput_")
+    if args.text:
+        path = label = args.text
+    elif os.path.isfile(DEFAULT_TEXT):
+        path, label = DEFAULT_TEXT, "../shared/data/wikitext-2/valid.txt"
+    else:
+        path, label = synthetic_text(os.path.join(workdir, "text.txt")), "synthetic"
+    log(f"text: {os.path.abspath(path)}")
+
+    start = time.perf_counter()
+    ours = WordPieceTokenizer.train(path, vocab_size=args.vocab_size)
+    ours.save(workdir)
+    vocab = ours.get_vocabulary()
+    log(f"trained {len(vocab)} tokens in {time.perf_counter() - start:.1f}s, saved in {workdir}")
+    hf = hf_tokenizer(vocab)
+
+    # Parity and token counts (not timed).
+    lines = read_lines(path)
+    ours_ids = []
+    for i in range(0, len(lines), 1024):
+        ours_ids.extend(row.tolist() for row in ours.tokenize(tf.constant(lines[i : i + 1024])).numpy())
+    hf_ids = [e.ids for e in hf_encode(hf, lines, "encode_batch")]
+    head = min(args.parity_lines, len(lines))
+    same = [a == b for a, b in zip(ours_ids[:head], hf_ids[:head])]
+    parity = sum(same) / max(head, 1)
+    for i in [i for i, s in enumerate(same) if not s][:5]:
+        j = next(j for j, (a, b) in enumerate(zip(ours_ids[i] + [-1], hf_ids[i] + [-1])) if a != b)
+        show = lambda ids: [vocab[t] for t in ids[j : j + 4]]  # noqa: E731
+        log(f"line {i} differs at token {j}: ours {show(ours_ids[i])} hf {show(hf_ids[i])}: {lines[i][:100]!r}")
+    ours_tokens = sum(len(x) + 1 for x in ours_ids)
+    log(f"{len(lines)} lines; parity {parity:.4f} on the first {head}; all identical: {ours_ids == hf_ids}")
+
+    options = tf.data.Options()
+    options.threading.private_threadpool_size = 1
+    options.threading.max_intra_op_parallelism = 1
+    options.autotune.enabled = False
+    dataset = causal_lm_dataset(path, ours, args.seq_len, args.batch_size, shuffle=False).with_options(options)
+
+    def run_ours():
+        for _ in dataset:
+            pass
+
+    def run_hf(form):
+        hf_pipeline(hf, path, args.seq_len, args.batch_size, form)
+
+    # Same batches on both sides? (also warms both up); then the fastest single-thread HF form.
+    hf_tokens, hf_batches = hf_pipeline(hf, path, args.seq_len, args.batch_size, "encode_batch")
+    ours_batches = [(x.numpy(), y.numpy()) for x, y in dataset]
+    identical = len(ours_batches) == len(hf_batches) and all(
+        np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) for a, b in zip(ours_batches, hf_batches))
+    log(f"batches: ours {len(ours_batches)}, hf {len(hf_batches)}, identical: {identical}")
+    forms = [f for f in ("encode_batch_fast", "encode_batch", "encode") if hasattr(hf, f)]
+    forms = {form: min(timed(run_hf, form)[0] for _ in range(3)) for form in forms}
+    hf_form = min(forms, key=forms.get)
+    log(f"hf forms (best of 3, s): { {k: round(v, 4) for k, v in forms.items()} } -> {hf_form}")
+    setup = min(timed(iter, dataset)[0] for _ in range(3))
+    log(f"ours: iter(dataset) alone (per-epoch tf.data function instantiation) takes ~{setup * 1e3:.0f} ms")
+
+    ours_t, hf_t = [], []
+    for r in range(args.repeats):
+        ours_t.append(timed(run_ours))
+        hf_t.append(timed(run_hf, hf_form))
+        log(f"round {r}: wall/cpu s: ours {ours_t[-1][0]:.4f}/{ours_t[-1][1]:.4f}, hf {hf_t[-1][0]:.4f}/{hf_t[-1][1]:.4f}")
+    (ours_wall, ours_cpu), (hf_wall, hf_cpu) = (list(zip(*ours_t)), list(zip(*hf_t)))
+    ours_tps, hf_tps = ours_tokens / min(ours_wall), hf_tokens / min(hf_wall)
+    ratio_median = (ours_tokens / statistics.median(ours_wall)) / (hf_tokens / statistics.median(hf_wall))
+    ratio_cpu = (ours_tokens / min(ours_cpu)) / (hf_tokens / min(hf_cpu))
+    print(json.dumps({
+        "benchmark": "tokenizer_throughput", "text": label, "lines": len(lines), "vocab_size": len(vocab),
+        "seq_len": args.seq_len, "batch_size": args.batch_size, "tokens": ours_tokens, "hf_tokens": hf_tokens,
+        "ours_tokens_per_sec": round(ours_tps), "hf_tokens_per_sec": round(hf_tps),
+        "ratio": round(ours_tps / hf_tps, 3), "ratio_median": round(ratio_median, 3),
+        "ours_tokens_per_cpu_sec": round(ours_tokens / min(ours_cpu)), "hf_tokens_per_cpu_sec": round(hf_tokens / min(hf_cpu)),
+        "ratio_cpu": round(ratio_cpu, 3), "target": 2.0,
+        "parity": round(parity, 4), "batches_identical": identical, "hf_form": hf_form, "threads": 1,
+        "pinned": not args.no_pin, "repeats": args.repeats, "tensorflow": tf.__version__,
+        "tokenizers": tokenizers.__version__,
+    }))
+
+
+if __name__ == "__main__":
+    main()
