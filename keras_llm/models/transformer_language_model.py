@@ -1,0 +1,194 @@
+"""A GPT-style decoder-only transformer language model."""
+import keras
+from keras import ops
+
+from keras_llm.layers.token_and_position_embedding import TokenAndPositionEmbedding
+from keras_llm.layers.transformer_decoder_block import TransformerDecoderBlock
+
+
+@keras.saving.register_keras_serializable(package="keras_llm")
+class TransformerLanguageModel(keras.Model):
+    """Token ids `[batch, T]` -> next-token logits `[batch, T, vocabulary_size]`.
+
+    embedding (token + position) -> dropout -> `num_layers` causal decoder blocks -> final layer norm (pre-LN
+    only) -> logits, computed against the token embedding table when `tie_embeddings=True` (GPT-2) or by a
+    separate dense layer otherwise. Logits are float32 also under a mixed-precision policy.
+
+    For decoding, `call_with_cache` feeds one or more new tokens and a key/value cache of shape
+    `[batch, num_layers, 2, max_length, num_heads, hidden_dim // num_heads]` (from `init_cache`), and returns
+    the logits of the new tokens with the updated cache.
+
+    Args:
+        vocabulary_size: number of token ids.
+        num_layers: number of decoder blocks.
+        hidden_dim: model width.
+        num_heads: attention heads per block; must divide `hidden_dim`.
+        intermediate_dim: feed-forward hidden width.
+        max_sequence_length: longest sequence (and largest cache) the model supports.
+        dropout: dropout on embeddings, attention probabilities and residual branches.
+        tie_embeddings: share the token embedding table with the output projection.
+        position: `"learned"` or `"sinusoidal"` position embeddings.
+        norm_first: pre-LN (True, GPT-2) or post-LN (False) blocks.
+        activation: feed-forward activation.
+        layer_norm_epsilon: epsilon of the layer normalizations.
+        **kwargs: base `keras.Model` arguments (`name`, `dtype`).
+
+    Example:
+    >>> model = TransformerLanguageModel(100, num_layers=2, hidden_dim=16, num_heads=2,
+    ...                                  intermediate_dim=32, max_sequence_length=8)
+    >>> tuple(model(keras.ops.ones((2, 8), "int32")).shape)
+    (2, 8, 100)
+    >>> cache = model.init_cache(batch_size=2)
+    >>> logits, cache = model.call_with_cache(keras.ops.ones((2, 1), "int32"), cache, cache_index=0)
+    >>> tuple(logits.shape)
+    (2, 1, 100)
+    """
+
+    def __init__(
+        self,
+        vocabulary_size,
+        num_layers,
+        hidden_dim,
+        num_heads,
+        intermediate_dim,
+        max_sequence_length,
+        dropout=0.0,
+        tie_embeddings=True,
+        position="learned",
+        norm_first=True,
+        activation="gelu",
+        layer_norm_epsilon=1e-5,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if hidden_dim % num_heads:
+            raise ValueError(f"hidden_dim={hidden_dim} is not divisible by num_heads={num_heads}.")
+        self.vocabulary_size = int(vocabulary_size)
+        self.num_layers = int(num_layers)
+        self.hidden_dim = int(hidden_dim)
+        self.num_heads = int(num_heads)
+        self.intermediate_dim = int(intermediate_dim)
+        self.max_sequence_length = int(max_sequence_length)
+        self.dropout = float(dropout)
+        self.tie_embeddings = bool(tie_embeddings)
+        self.position = position
+        self.norm_first = bool(norm_first)
+        self.activation = keras.activations.serialize(keras.activations.get(activation))
+        self.layer_norm_epsilon = float(layer_norm_epsilon)
+
+        policy = self.dtype_policy
+        self.embedding = TokenAndPositionEmbedding(
+            vocabulary_size, max_sequence_length, hidden_dim, position=position, dtype=policy, name="embedding"
+        )
+        self.embedding_dropout = keras.layers.Dropout(dropout, dtype=policy, name="embedding_dropout")
+        self.blocks = [
+            TransformerDecoderBlock(
+                num_heads,
+                intermediate_dim,
+                dropout=dropout,
+                activation=activation,
+                layer_norm_epsilon=layer_norm_epsilon,
+                norm_first=norm_first,
+                dtype=policy,
+                name=f"decoder_block_{index}",
+            )
+            for index in range(num_layers)
+        ]
+        # Pre-LN blocks leave the residual stream unnormalized, so a last norm precedes the logits.
+        self.final_norm = None
+        if norm_first:
+            self.final_norm = keras.layers.LayerNormalization(
+                epsilon=layer_norm_epsilon, dtype=policy, name="final_norm"
+            )
+        self.lm_head = None
+        if not tie_embeddings:
+            self.lm_head = keras.layers.Dense(vocabulary_size, use_bias=False, dtype=policy, name="lm_head")
+
+    @property
+    def head_dim(self):
+        return self.hidden_dim // self.num_heads
+
+    def build(self, input_shape=(None, None)):
+        input_shape = tuple(input_shape)
+        hidden_shape = input_shape + (self.hidden_dim,)
+        sublayers = [(self.embedding, input_shape)] + [(block, hidden_shape) for block in self.blocks]
+        sublayers += [(layer, hidden_shape) for layer in (self.final_norm, self.lm_head) if layer is not None]
+        for layer, shape in sublayers:
+            if not layer.built:  # e.g. already built by `call_with_cache` on a fresh model
+                layer.build(shape)
+
+    def _logits(self, hidden):
+        if self.final_norm is not None:
+            hidden = self.final_norm(hidden)
+        if self.lm_head is not None:
+            logits = self.lm_head(hidden)
+        else:
+            table = ops.cast(self.embedding.token_embeddings, hidden.dtype)
+            logits = ops.matmul(hidden, ops.transpose(table))
+        return ops.cast(logits, "float32")
+
+    def call(self, token_ids, padding_mask=None, training=None):
+        """Full-sequence forward pass; `padding_mask` `[batch, T]` (True/1 = real token) is optional."""
+        x = self.embedding(token_ids)
+        x = self.embedding_dropout(x, training=training)
+        for block in self.blocks:
+            x = block(x, padding_mask=padding_mask, training=training)
+        return self._logits(x)
+
+    def init_cache(self, batch_size, max_length=None):
+        """A zero key/value cache `[batch, num_layers, 2, max_length, num_heads, head_dim]`.
+
+        Args:
+            batch_size: batch size of the decoding run.
+            max_length: cache length; defaults to `max_sequence_length` (learned positions allow no more).
+        """
+        max_length = self.max_sequence_length if max_length is None else max_length
+        shape = (batch_size, self.num_layers, 2, max_length, self.num_heads, self.head_dim)
+        return ops.zeros(shape, dtype=self.compute_dtype)
+
+    def call_with_cache(self, token_ids, cache, cache_index, padding_mask=None):
+        """Forward pass for new tokens at positions `cache_index, cache_index + 1, ...` (inference mode).
+
+        Args:
+            token_ids: `[batch, T_new]` int ids (usually `T_new = 1`; a prompt can be fed at once).
+            cache: the cache from `init_cache` or from the previous call.
+            cache_index: position of `token_ids[:, 0]` (int or scalar int tensor).
+            padding_mask: optional `[batch, max_length]` mask over cache positions (left-padded prompts).
+
+        Returns:
+            `(logits [batch, T_new, vocabulary_size], new_cache)`.
+        """
+        if not self.built:
+            self.build()
+        x = self.embedding(token_ids, start_index=cache_index)
+        new_caches = []
+        for index, block in enumerate(self.blocks):
+            x, layer_cache = block(
+                x, padding_mask=padding_mask, cache=cache[:, index], cache_index=cache_index, training=False
+            )
+            new_caches.append(layer_cache)
+        return self._logits(x), ops.stack(new_caches, axis=1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "vocabulary_size": self.vocabulary_size,
+                "num_layers": self.num_layers,
+                "hidden_dim": self.hidden_dim,
+                "num_heads": self.num_heads,
+                "intermediate_dim": self.intermediate_dim,
+                "max_sequence_length": self.max_sequence_length,
+                "dropout": self.dropout,
+                "tie_embeddings": self.tie_embeddings,
+                "position": self.position,
+                "norm_first": self.norm_first,
+                "activation": self.activation,
+                "layer_norm_epsilon": self.layer_norm_epsilon,
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

@@ -1,0 +1,85 @@
+"""Token-level cross-entropy that ignores padding."""
+import keras
+from keras import ops
+
+# The padding id of every keras_llm vocabulary (keras_llm/tokenizers/special_tokens.py: PAD_ID). Repeated
+# here because importing anything under keras_llm.tokenizers runs its __init__, which imports tensorflow.
+PAD_ID = 0
+
+
+def masked_token_nll(y_true, y_pred, ignore_id=PAD_ID, from_logits=True):
+    """Per-token negative log-likelihood and a 0/1 weight that is 0 where `y_true == ignore_id`.
+
+    Args:
+        y_true: int targets `[batch, T]`.
+        y_pred: logits (or probabilities) `[batch, T, vocabulary_size]`.
+        ignore_id: target id that contributes nothing (padding).
+        from_logits: whether `y_pred` holds logits.
+
+    Returns:
+        `(nll, weight)`, both float32 `[batch, T]`; `nll` is 0 at ignored positions.
+
+    Example:
+    >>> nll, weight = masked_token_nll(keras.ops.array([[5, 0]]), keras.ops.zeros((1, 2, 8)))
+    >>> keras.ops.convert_to_numpy(weight).tolist()
+    [[1.0, 0.0]]
+    """
+    y_true = ops.cast(y_true, "int32")
+    valid = ops.not_equal(y_true, ignore_id)
+    safe_targets = ops.where(valid, y_true, 0)  # ignore_id may be outside the vocabulary (e.g. -100)
+    nll = ops.sparse_categorical_crossentropy(
+        safe_targets, ops.cast(y_pred, "float32"), from_logits=from_logits
+    )
+    weight = ops.cast(valid, "float32")
+    return nll * weight, weight
+
+
+@keras.saving.register_keras_serializable(package="keras_llm")
+class MaskedSparseCategoricalCrossentropy(keras.losses.Loss):
+    """Mean cross-entropy over the non-padding target tokens of a batch.
+
+    The default reduction divides the summed token losses by the number of non-padding tokens (times any
+    `sample_weight`), so a batch's loss is the per-token mean and `exp(loss)` is its perplexity.
+
+    Args:
+        ignore_id: target id to ignore (the padding id, 0).
+        from_logits: whether predictions are logits (our models output logits).
+        reduction: a Keras reduction; the default `"mean_with_sample_weight"` gives the per-token mean.
+        name: loss name.
+        dtype: dtype of the loss computation (float32 by default, also under mixed precision).
+
+    Example:
+    >>> loss = MaskedSparseCategoricalCrossentropy()
+    >>> float(loss(keras.ops.array([[3, 0]]), keras.ops.zeros((1, 2, 8)))) == float(keras.ops.log(8.0))
+    True
+    """
+
+    def __init__(
+        self,
+        ignore_id=PAD_ID,
+        from_logits=True,
+        reduction="mean_with_sample_weight",
+        name="masked_sparse_categorical_crossentropy",
+        dtype=None,
+    ):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.ignore_id = int(ignore_id)
+        self.from_logits = bool(from_logits)
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        weight = ops.cast(ops.not_equal(ops.cast(y_true, "int32"), self.ignore_id), "float32")
+        if sample_weight is not None:
+            sample_weight = ops.cast(sample_weight, "float32")
+            while len(sample_weight.shape) < len(weight.shape):
+                sample_weight = ops.expand_dims(sample_weight, axis=-1)
+            weight = weight * sample_weight
+        return super().__call__(y_true, y_pred, sample_weight=weight)
+
+    def call(self, y_true, y_pred):
+        nll, _ = masked_token_nll(y_true, y_pred, ignore_id=self.ignore_id, from_logits=self.from_logits)
+        return nll
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"ignore_id": self.ignore_id, "from_logits": self.from_logits})
+        return config

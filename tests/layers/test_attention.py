@@ -1,0 +1,125 @@
+"""MultiHeadAttention: parity with keras.layers.MultiHeadAttention, masks, and the key/value cache."""
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from helpers import run_layer_test
+
+from keras_llm.layers import MultiHeadAttention
+from keras_llm.layers.multi_head_attention import attention_mask_from
+
+BATCH, LENGTH, DIM, HEADS = 2, 7, 16, 4
+
+
+def _inputs(seed=0, length=LENGTH):
+    return np.random.default_rng(seed).normal(size=(BATCH, length, DIM)).astype("float32")
+
+
+def _copy_from_keras(ours, theirs):
+    pairs = [
+        (ours.query_dense, theirs.query_dense),
+        (ours.key_dense, theirs.key_dense),
+        (ours.value_dense, theirs.value_dense),
+        (ours.output_dense, theirs.output_dense),
+    ]
+    for mine, reference in pairs:
+        assert [w.shape for w in mine.get_weights()] == [w.shape for w in reference.get_weights()]
+        mine.set_weights(reference.get_weights())
+
+
+@pytest.fixture(scope="module")
+def pair():
+    """Our layer carrying the weights of a Keras MultiHeadAttention, plus that layer."""
+    x = _inputs()
+    reference = keras.layers.MultiHeadAttention(num_heads=HEADS, key_dim=DIM // HEADS)
+    reference(x, x)
+    ours = MultiHeadAttention(num_heads=HEADS, key_dim=DIM // HEADS)
+    ours(x)
+    _copy_from_keras(ours, reference)
+    return ours, reference
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_parity_with_keras_multi_head_attention(pair, causal):
+    ours, reference = pair
+    x = _inputs(1)
+    expected = reference(x, x, use_causal_mask=causal)
+    np.testing.assert_allclose(ours(x, use_causal_mask=causal), expected, atol=1e-5)
+
+
+def test_parity_with_padding_and_explicit_masks(pair):
+    ours, reference = pair
+    x = _inputs(2)
+    padding = np.ones((BATCH, LENGTH), bool)
+    padding[1, 4:] = False
+    explicit = np.random.default_rng(3).random((BATCH, LENGTH, LENGTH)) > 0.3
+    explicit[..., 0] = True  # every query sees at least one key
+    expected = reference(x, x, attention_mask=explicit & padding[:, None, :], use_causal_mask=True)
+    actual = ours(x, attention_mask=explicit, padding_mask=padding, use_causal_mask=True)
+    np.testing.assert_allclose(actual, expected, atol=1e-5)
+
+
+def test_cross_attention_parity_with_different_lengths():
+    query, memory = _inputs(4, length=3), _inputs(5, length=9)
+    reference = keras.layers.MultiHeadAttention(num_heads=2, key_dim=8, value_dim=4)
+    reference(query, memory)
+    ours = MultiHeadAttention(num_heads=2, key_dim=8, value_dim=4)
+    ours(query, memory)
+    _copy_from_keras(ours, reference)
+    np.testing.assert_allclose(ours(query, memory), reference(query, memory), atol=1e-5)
+
+
+def test_causal_mask_leaks_nothing_from_the_future(pair):
+    ours, _ = pair
+    x = tf.constant(_inputs(6))
+    for t in range(LENGTH):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            output = ours(x, use_causal_mask=True)[:, t]
+        gradient = tape.gradient(output, x).numpy()
+        assert np.all(gradient[:, t + 1 :] == 0.0)
+        assert np.any(gradient[:, : t + 1] != 0.0)
+
+
+def test_cache_one_token_at_a_time_equals_full_forward(pair):
+    ours, _ = pair
+    x = _inputs(7)
+    full = keras.ops.convert_to_numpy(ours(x, use_causal_mask=True))
+    max_length = LENGTH + 3  # unused cache slots must stay invisible
+    cache = keras.ops.zeros((BATCH, 2, max_length, HEADS, DIM // HEADS))
+    steps = []
+    for t in range(LENGTH):
+        output, cache = ours(x[:, t : t + 1], cache=cache, cache_index=t)
+        steps.append(keras.ops.convert_to_numpy(output))
+    np.testing.assert_allclose(np.concatenate(steps, axis=1), full, atol=1e-5)
+    assert tuple(cache.shape) == (BATCH, 2, max_length, HEADS, DIM // HEADS)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(cache)[:, :, LENGTH:], 0.0)
+
+
+def test_cache_prompt_chunk_then_tensor_index(pair):
+    ours, _ = pair
+    x = _inputs(8)
+    full = keras.ops.convert_to_numpy(ours(x, use_causal_mask=True))
+    cache = keras.ops.zeros((BATCH, 2, LENGTH, HEADS, DIM // HEADS))
+    prompt, cache = ours(x[:, :4], cache=cache, cache_index=0)
+    np.testing.assert_allclose(prompt, full[:, :4], atol=1e-5)
+    step, cache = ours(x[:, 4:5], cache=cache, cache_index=keras.ops.convert_to_tensor(4, "int32"))
+    np.testing.assert_allclose(step, full[:, 4:5], atol=1e-5)
+
+
+def test_mask_helper_combines_masks():
+    padding = np.array([[1, 1, 0]])
+    mask = keras.ops.convert_to_numpy(attention_mask_from(3, 3, padding_mask=padding, causal=True))
+    expected = np.array([[[1, 0, 0], [1, 1, 0], [1, 1, 0]]], bool)
+    np.testing.assert_array_equal(mask, expected)
+    assert attention_mask_from(2, 2) is None
+
+
+def test_layer_contract():
+    run_layer_test(
+        MultiHeadAttention,
+        {"num_heads": 2, "key_dim": 4, "dropout": 0.1},
+        _inputs(9),
+        call_kwargs={"use_causal_mask": True},
+        expected_output_shape=(BATCH, LENGTH, DIM),
+    )
