@@ -1,0 +1,47 @@
+"""Graph helpers for bounded serving requests: capped prompt sizes and chunked batches."""
+import tensorflow as tf
+
+from keras_llm.tokenizers.special_tokens import EOS_ID
+
+
+def chunked(fn, inputs, chunk_size, output_signature):
+    """Applies `fn` to consecutive slices of at most `chunk_size` rows of `inputs` (a tensor or a tuple of
+    tensors with the same first dimension) and concatenates the results, so that a large batch never
+    holds more than one chunk's activations in memory.
+
+    `output_signature` maps output names to dtypes; `fn` returns a dict with those keys, each `[rows, ...]`.
+    """
+    inputs = inputs if isinstance(inputs, tuple) else (inputs,)
+    total = tf.shape(inputs[0])[0]
+    num_chunks = (total + chunk_size - 1) // chunk_size
+    arrays = {k: tf.TensorArray(dtype, size=num_chunks, infer_shape=False) for k, dtype in output_signature.items()}
+
+    def body(i, arrays):
+        start = i * chunk_size
+        size = tf.minimum(chunk_size, total - start)
+        outputs = fn(*(x[start : start + size] for x in inputs))
+        return i + 1, {k: arrays[k].write(i, outputs[k]) for k in arrays}
+
+    _, arrays = tf.while_loop(lambda i, _: i < num_chunks, body, (tf.constant(0), arrays))
+    return {k: tf.cond(num_chunks > 0, a.concat, lambda d=output_signature[k]: tf.zeros([0], d)) for k, a in arrays.items()}
+
+
+def truncate_text(texts, max_bytes):
+    """Keeps the last `max_bytes` bytes of each string (a cut UTF-8 character is cleaned by normalization),
+    which bounds tokenization work for huge inputs."""
+    length = tf.strings.length(texts)
+    start = tf.maximum(length - max_bytes, 0)
+    return tf.strings.substr(texts, start, length - start)
+
+
+def prompt_batch(tokenizer, prompts, max_prompt_tokens, extra_length):
+    """Tokenizes prompts, prefixes `<eos>` (document start), keeps the last `max_prompt_tokens` tokens, and
+    returns `(tokens [batch, longest + extra_length] int32, lengths [batch] int32)`."""
+    ids = tokenizer.tokenize(prompts)
+    starts = tf.fill([ids.nrows(), 1], tf.constant(EOS_ID, tf.int32))
+    ids = tf.concat([tf.RaggedTensor.from_tensor(starts), ids], axis=1)
+    lengths = tf.minimum(ids.row_lengths(), max_prompt_tokens)
+    ids = tf.ragged.boolean_mask(ids, tf.ragged.range(ids.row_lengths()) >= tf.expand_dims(ids.row_lengths() - lengths, 1))
+    tokens = ids.to_tensor()
+    tokens = tf.pad(tokens, [[0, 0], [0, extra_length]])
+    return tokens, tf.cast(lengths, tf.int32)

@@ -1,0 +1,116 @@
+"""The serving module of a causal language model: generate, score and tf.Example signatures."""
+import tensorflow as tf
+
+from keras_llm.export.batching import chunked, prompt_batch, truncate_text
+from keras_llm.generation.decoding import Decoder, generate_ids
+from keras_llm.generation.samplers import Sampler
+from keras_llm.generation.scoring import score_ids
+from keras_llm.tokenizers.special_tokens import EOS_ID
+
+STRINGS = tf.TensorSpec([None], tf.string)
+
+
+class CausalLMServingModule(tf.Module):
+    """Wraps a trained causal LM and its tokenizer for `tf.saved_model.save`.
+
+    Args:
+        model: `TransformerLanguageModel` or `RNNLanguageModel`.
+        tokenizer: its tokenizer (normalization and tokenization run in the graph).
+        max_new_tokens: continuation length of `generate`; the upper bound for `generate_with_options`.
+        sampler: the `Sampler` of `generate` (and, with the request's temperature, `generate_with_options`).
+        max_batch_size: requests are processed in chunks of this many rows.
+        max_prompt_tokens: prompts keep their last this-many tokens (transformers: also limited by context).
+        feature_name: the tf.Example feature `serving_default` reads.
+    """
+
+    def __init__(self, model, tokenizer, max_new_tokens=32, sampler=None, max_batch_size=64,
+                 max_prompt_tokens=512, feature_name="text"):
+        super().__init__(name="causal_lm_serving")
+        if not model.built:  # variables created while tracing a signature would get loop-scoped names
+            model(tf.zeros([1, 1], tf.int32))
+        self.model = model
+        # Track the backing tf.Variables themselves: TF1-style loaders (TF Serving, saved_model_cli run)
+        # restore variables through the checkpoint's object graph and cannot find Keras 3 variables otherwise.
+        self._variables = [v.value for v in model.variables]
+        self.tokenizer = tokenizer
+        self._decoder = Decoder(model)
+        context = self._decoder.max_length
+        if context is not None and max_new_tokens >= context:
+            raise ValueError(f"max_new_tokens ({max_new_tokens}) must be below the model's context ({context})")
+        self.max_new_tokens = int(max_new_tokens)
+        self.max_prompt_tokens = int(max_prompt_tokens if context is None else min(max_prompt_tokens, context - max_new_tokens))
+        self.max_score_tokens = int(context or max_prompt_tokens + max_new_tokens)
+        self.max_batch_size = int(max_batch_size)
+        self.feature_name = feature_name
+        self._sampler = sampler or Sampler("greedy")
+        self._max_bytes = 64 * self.max_score_tokens  # generous: a token is rarely > 64 bytes
+
+    def _generate_chunk(self, prompts, max_new_tokens, temperature):
+        prompts = truncate_text(prompts, self._max_bytes)
+        tokens, lengths = prompt_batch(self.tokenizer, prompts, self.max_prompt_tokens, max_new_tokens)
+        batch, length = tf.shape(tokens)[0], tf.shape(tokens)[1]
+        noise = tf.random.uniform([length, batch])
+        out, end = generate_ids(self._decoder, tokens, lengths, noise, self._sampler, temperature, max_new_tokens)
+        positions = tf.range(length)[None, :]
+        keep = (positions >= lengths[:, None]) & (positions < end[:, None]) & (out != EOS_ID)
+        generated = tf.ragged.boolean_mask(out, keep)
+        text = self.tokenizer.detokenize(generated)
+        text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")
+        return {"text": text, "num_tokens": tf.cast(generated.row_lengths(), tf.int32)}
+
+    def _generate(self, prompts, max_new_tokens, temperature):
+        max_new_tokens = tf.clip_by_value(max_new_tokens, 0, self.max_new_tokens)
+        out = chunked(lambda p: self._generate_chunk(p, max_new_tokens, temperature), prompts,
+                      self.max_batch_size, {"text": tf.string, "num_tokens": tf.int32})
+        return {"text": out["text"]}
+
+    @tf.function(input_signature=[STRINGS])
+    def generate(self, prompts):
+        """prompts string[None] -> text string[None] (the continuations), export-time settings."""
+        return self._generate(prompts, tf.constant(self.max_new_tokens), tf.constant(float(self._sampler.temperature)))
+
+    @tf.function(input_signature=[STRINGS, tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32)])
+    def generate_with_options(self, prompts, max_new_tokens, temperature):
+        """Like `generate`, with `max_new_tokens` (capped at the export-time value) and `temperature` (> 0;
+        ignored by a greedy sampler) per request."""
+        return self._generate(prompts, max_new_tokens, tf.maximum(temperature, 1e-4))
+
+    def _score_chunk(self, texts):
+        texts = truncate_text(texts, self._max_bytes)
+        ids = self.tokenizer.tokenize(texts)
+        n = ids.nrows()
+        eos = tf.RaggedTensor.from_tensor(tf.fill([n, 1], tf.constant(EOS_ID, tf.int32)))
+        ids = tf.concat([eos, ids, eos], axis=1)[:, : self.max_score_tokens]
+        lengths = tf.cast(ids.row_lengths(), tf.int32)
+        log_likelihood, num_tokens = score_ids(self.model, ids.to_tensor(), lengths)
+        return {"log_likelihood": log_likelihood, "num_tokens": num_tokens}
+
+    @tf.function(input_signature=[STRINGS])
+    def score(self, texts):
+        """texts string[None] -> log_likelihood (nats, of the text and its closing <eos> after a document
+        start), num_tokens, perplexity = exp(-log_likelihood / num_tokens)."""
+        out = chunked(self._score_chunk, texts, self.max_batch_size, {"log_likelihood": tf.float32, "num_tokens": tf.int32})
+        perplexity = tf.exp(-out["log_likelihood"] / tf.cast(tf.maximum(out["num_tokens"], 1), tf.float32))
+        return {**out, "perplexity": perplexity}
+
+    @tf.function(input_signature=[STRINGS])
+    def serving_default(self, examples):
+        """Serialized tf.Example (`examples` string[None], text in the feature `feature_name`) -> `text`."""
+        spec = {self.feature_name: tf.io.FixedLenFeature([], tf.string, default_value="")}
+        prompts = tf.io.parse_example(examples, spec)[self.feature_name]
+        return self.generate(prompts)
+
+    def signatures(self):
+        return {
+            "serving_default": self.serving_default,
+            "generate": self.generate,
+            "generate_with_options": self.generate_with_options,
+            "score": self.score,
+        }
+
+    def warmup_inputs(self):
+        """Example requests per signature, for TF Serving's warmup file."""
+        return {
+            "generate": {"prompts": ["", "the"]},
+            "score": {"texts": ["the"]},
+        }

@@ -1,0 +1,9 @@
+"""Text generation: samplers, the cached decoding loop, beam search, scoring, and a text-level generator."""
+from keras_llm.generation.beam_search import beam_search_ids
+from keras_llm.generation.decoding import Decoder, generate_ids, uniform_noise
+from keras_llm.generation.samplers import Sampler, inverse_cdf_sample
+from keras_llm.generation.scoring import score_ids
+from keras_llm.generation.text_generator import TextGenerator
+
+__all__ = ["Decoder", "Sampler", "TextGenerator", "beam_search_ids", "generate_ids", "inverse_cdf_sample",
+           "score_ids", "uniform_noise"]

@@ -1,0 +1,110 @@
+"""The decoding loop over token ids: one token per step, key/value cache or recurrent state carried along.
+
+All rows of a batch advance together, one position per step. A row whose prompt is longer than the current
+position is fed its own next prompt token (teacher-forced), so prompts of different lengths need no padding
+inside the sequence; once past its prompt a row samples, and it stops at `<eos>`. The loop is a
+`keras.ops.while_loop` with fixed shapes, so it compiles as one graph (TensorFlow, XLA) or one `jax.jit`.
+"""
+import keras
+from keras import ops
+
+from keras_llm.generation.samplers import Sampler
+from keras_llm.tokenizers.special_tokens import BOS_ID, CLS_ID, EOS_ID, MASK_ID, PAD_ID, SEP_ID
+
+# Never generated: structural tokens that carry no text (<eos> stays: it ends a continuation).
+SUPPRESSED_IDS = (PAD_ID, BOS_ID, MASK_ID, CLS_ID, SEP_ID)
+
+
+class Decoder:
+    """Adapts a causal language model to `init(batch, length) -> state` and
+    `step(ids [batch, 1], state, index) -> (logits [batch, vocab], state)`; the step's logits exclude the
+    structural special tokens (`SUPPRESSED_IDS`), which a sampler then never picks.
+
+    Models provide either `init_cache` / `call_with_cache` (Transformer: key/value cache) or `init_state` /
+    `call_with_state` (recurrent: hidden state)."""
+
+    def __init__(self, model):
+        self.model = model
+        if hasattr(model, "call_with_cache"):
+            self.kind = "cache"
+        elif hasattr(model, "call_with_state"):
+            self.kind = "state"
+        else:
+            raise TypeError(f"{type(model).__name__} has neither call_with_cache nor call_with_state")
+
+    @property
+    def max_length(self):
+        """Longest sequence the model can decode (None: unbounded, as for recurrent models)."""
+        return getattr(self.model, "max_sequence_length", None) if self.kind == "cache" else None
+
+    def init(self, batch_size, length):
+        if self.kind == "cache":
+            return self.model.init_cache(batch_size, length)
+        return self.model.init_state(batch_size)
+
+    def step(self, ids, state, index):
+        if self.kind == "cache":
+            logits, state = self.model.call_with_cache(ids, state, index)
+        else:
+            logits, state = self.model.call_with_state(ids, state)
+        logits = ops.cast(logits[:, -1, :], "float32")
+        suppressed = ops.convert_to_tensor(SUPPRESSED_IDS, dtype="int32")
+        penalty = ops.sum(ops.one_hot(suppressed, ops.shape(logits)[-1], dtype="float32"), axis=0) * -1e9
+        return logits + penalty, state
+
+
+def generate_ids(decoder, tokens, prompt_lengths, noise, sampler=None, temperature=None, max_new_tokens=None,
+                 stop_at_eos=True):
+    """Extends each row of `tokens` past its prompt.
+
+    Args:
+        decoder: a `Decoder`.
+        tokens: int32 `[batch, length]`: row b holds its prompt in `[:prompt_lengths[b]]` (anything after is
+            overwritten); `length` = longest prompt + new tokens.
+        prompt_lengths: int32 `[batch]`, each >= 1.
+        noise: float `[length, batch]` uniform numbers, one per step and row (ignored by greedy).
+        sampler: a `Sampler` (greedy when None).
+        temperature: optional scalar tensor overriding the sampler's temperature.
+        max_new_tokens: per-row limit on generated tokens (default: fill the buffer).
+        stop_at_eos: rows stop after emitting `<eos>`; the loop ends when every row has stopped.
+
+    Returns:
+        `(tokens, end)`: the filled `[batch, length]` ids (PAD after a row's `<eos>`) and, per row, the
+        position just past its last generated token.
+    """
+    sampler = sampler or Sampler("greedy")
+    batch, length = ops.shape(tokens)[0], ops.shape(tokens)[1]
+    tokens = ops.cast(tokens, "int32")
+    prompt_lengths = ops.cast(prompt_lengths, "int32")
+    state = decoder.init(batch, length)
+    done = ops.zeros_like(prompt_lengths, dtype="bool")
+    end = ops.full_like(prompt_lengths, length)
+    limit = end if max_new_tokens is None else ops.minimum(prompt_lengths + max_new_tokens, length)
+
+    def cond(i, tokens, state, done, end):
+        return ops.logical_and(i < length - 1, ops.logical_not(ops.all(done)))
+
+    def body(i, tokens, state, done, end):
+        current = ops.slice(tokens, [0, i], [batch, 1])
+        logits, state = decoder.step(current, state, i)
+        chosen = sampler(logits, noise[i], temperature)
+        forced = (i + 1) < prompt_lengths
+        prompt_next = ops.squeeze(ops.slice(tokens, [0, i + 1], [batch, 1]), axis=1)
+        nxt = ops.where(forced, prompt_next, ops.where(done, PAD_ID, chosen))
+        tokens = ops.slice_update(tokens, [0, i + 1], ops.expand_dims(nxt, 1))
+        stop = i + 2 >= limit
+        if stop_at_eos:
+            stop = ops.logical_or(stop, nxt == EOS_ID)
+        finished = ops.logical_and(ops.logical_not(done), ops.logical_and(ops.logical_not(forced), stop))
+        end = ops.where(finished, i + 2, end)
+        done = ops.logical_or(done, finished)
+        return i + 1, tokens, state, done, end
+
+    i0 = ops.convert_to_tensor(0, dtype="int32")
+    _, tokens, _, _, end = ops.while_loop(cond, body, (i0, tokens, state, done, end))
+    return tokens, end
+
+
+def uniform_noise(length, batch_size, seed=None):
+    """`[length, batch]` uniform numbers for the samplers; reproducible with an int seed."""
+    return keras.random.uniform((length, batch_size), seed=seed)

@@ -1,0 +1,97 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from lm_fixtures import make_model, trained_model, word_tokenizer
+from tf_only import PRELUDE, run_tf_only
+
+from keras_llm.export import export_saved_model
+from keras_llm.generation import TextGenerator
+
+SIGNATURES = {"serving_default", "generate", "generate_with_options", "score"}
+PROMPTS = ["red", "the dog", "", "one two three four five"]
+
+
+@pytest.fixture(scope="module", params=["transformer", "lstm"])
+def exported(request, tmp_path_factory):
+    tok = word_tokenizer()
+    model = trained_model(request.param) if request.param == "lstm" else make_model("transformer", tok.vocabulary_size, 5)
+    base = tmp_path_factory.mktemp("export") / "lm"
+    path = export_saved_model(model, tok, str(base), version=7, max_new_tokens=12, max_batch_size=8)
+    return model, tok, base, path
+
+
+def example(text):
+    feature = tf.train.Feature(bytes_list=tf.train.BytesList(value=[text.encode()]))
+    return tf.train.Example(features=tf.train.Features(feature={"text": feature})).SerializeToString()
+
+
+def test_layout_and_warmup(exported):
+    _, _, base, path = exported
+    assert os.listdir(base) == ["7"] and path == str(base / "7")
+    assert os.path.exists(os.path.join(path, "saved_model.pb"))
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    warmup = os.path.join(path, "assets.extra", "tf_serving_warmup_requests")
+    logs = [prediction_log_pb2.PredictionLog.FromString(r.numpy()) for r in tf.data.TFRecordDataset(warmup)]
+    assert {log.predict_log.request.model_spec.signature_name for log in logs} == {"generate", "score"}
+    with pytest.raises(FileExistsError):
+        export_saved_model(exported[0], exported[1], str(base), version=7)
+
+
+def test_contract_in_a_tf_only_process(exported):
+    model, tok, _, path = exported
+    body = f"""
+        m = tf.saved_model.load({path!r})
+        sigs = sorted(m.signatures)
+        prompts = tf.constant({PROMPTS!r})
+        gen = m.signatures["generate"](prompts=prompts)["text"].numpy().tolist()
+        opt = m.signatures["generate_with_options"](prompts=prompts, max_new_tokens=tf.constant(3),
+                                                      temperature=tf.constant(0.7))["text"].numpy().tolist()
+        score = {{k: v.numpy().tolist() for k, v in m.signatures["score"](texts=prompts).items()}}
+        ex = m.signatures["serving_default"](examples=tf.constant({[example(p) for p in PROMPTS]!r}))
+        print(json.dumps({{"sigs": sigs, "gen": [g.decode() for g in gen], "opt": [o.decode() for o in opt],
+                          "score": score, "default": [t.decode() for t in ex["text"].numpy()]}}))
+        """
+    out = run_tf_only(body)
+    assert set(out["sigs"]) == SIGNATURES
+    generator = TextGenerator(model, tok)
+    assert out["gen"] == generator.generate(PROMPTS, max_new_tokens=12)  # exported greedy == Python greedy
+    assert out["default"] == out["gen"]
+    assert all(len(o.split()) <= 3 for o in out["opt"])
+    expected = generator.score(PROMPTS)
+    np.testing.assert_allclose(out["score"]["log_likelihood"], expected["log_likelihood"], rtol=1e-5, atol=1e-5)
+    assert out["score"]["num_tokens"] == expected["num_tokens"].tolist()
+    np.testing.assert_allclose(out["score"]["perplexity"], expected["perplexity"], rtol=1e-4)
+
+
+def test_bad_requests_return(exported):
+    _, _, _, path = exported
+    m = tf.saved_model.load(path)
+    generate = m.signatures["generate"]
+    bad = [b"", ("word " * 20_000).encode(), b"\xff\xfe\xc3(", b"\x00\x00"]
+    out = generate(prompts=tf.constant(bad))["text"].numpy()
+    assert len(out) == 4 and all(isinstance(t.decode("utf-8"), str) for t in out)
+    for batch in (1, 64):
+        assert generate(prompts=tf.constant(["the dog"] * batch))["text"].shape == [batch]
+    assert m.signatures["score"](texts=tf.constant([""] * 64))["num_tokens"].numpy().tolist() == [1] * 64
+    assert m.signatures["score"](texts=tf.constant([bad[1]]))["num_tokens"].numpy()[0] > 0
+    assert generate(prompts=tf.constant([], tf.string))["text"].shape == [0]
+
+
+def test_saved_model_cli_show_and_run(exported, tmp_path):
+    _, _, _, path = exported
+    cli = [sys.executable, "-c", PRELUDE + "from tensorflow.python.tools import saved_model_cli\nsys.argv[0] = 'saved_model_cli'\nsaved_model_cli.main()"]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    show = subprocess.run(cli + ["show", "--dir", path, "--all"], capture_output=True, text=True, env=env, timeout=300)
+    assert show.returncode == 0, show.stderr[-2000:]
+    for name in SIGNATURES:
+        assert f"signature_def['{name}']" in show.stdout
+    run = subprocess.run(cli + ["run", "--dir", path, "--tag_set", "serve", "--signature_def", "score",
+                                "--input_exprs", "texts=['red green blue']"], capture_output=True, text=True, env=env,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "perplexity" in run.stdout

@@ -1,0 +1,110 @@
+import numpy as np
+import pytest
+from keras import ops
+from lm_fixtures import PATTERN, make_model, trained_model, word_tokenizer
+
+from keras_llm.generation import Decoder, Sampler, TextGenerator, beam_search_ids, generate_ids, inverse_cdf_sample
+from keras_llm.generation.decoding import SUPPRESSED_IDS
+from keras_llm.tokenizers.special_tokens import EOS_ID
+
+KINDS = ["transformer", "lstm", "gru"]
+
+
+def naive_greedy(model, prompt, steps):
+    """Uncached reference: run the whole prefix through the model at every step."""
+    ids = list(prompt)
+    for _ in range(steps):
+        logits = ops.convert_to_numpy(model(np.array([ids], "int32")))[0, -1]
+        logits[list(SUPPRESSED_IDS)] = -np.inf
+        nxt = int(np.argmax(logits))
+        ids.append(nxt)
+        if nxt == EOS_ID:
+            break
+    return ids[len(prompt):]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_cached_decoding_equals_uncached(kind):
+    tok = word_tokenizer()
+    model = make_model(kind, tok.vocabulary_size, seed=1)
+    generator = TextGenerator(model, tok)
+    prompts = ["the dog", "one two three four", ""]
+    got = generator.generate_ids(prompts, max_new_tokens=12)
+    for prompt, ids in zip(prompts, got):
+        expected = naive_greedy(model, [EOS_ID] + tok(prompt).numpy().tolist(), 12)
+        assert ids == [t for t in expected if t != EOS_ID]
+
+
+@pytest.mark.parametrize("kind", ["transformer", "lstm"])
+def test_beam_width_one_equals_greedy_and_batch_is_independent(kind):
+    tok = word_tokenizer()
+    generator = TextGenerator(make_model(kind, tok.vocabulary_size, seed=2), tok)
+    prompts = ["the dog sees", "one", "five six seven eight nine"]
+    greedy = generator.generate_ids(prompts, max_new_tokens=10)
+    assert generator.generate_ids(prompts, max_new_tokens=10, sampler="beam", beam_width=1) == greedy
+    assert [generator.generate_ids([p], max_new_tokens=10)[0] for p in prompts] == greedy
+    assert all(len(ids) <= 10 for ids in greedy)
+
+
+@pytest.mark.parametrize("kind", ["transformer", "lstm"])
+def test_trained_model_continues_and_stops_at_eos(kind):
+    tok = word_tokenizer()
+    generator = TextGenerator(trained_model(kind), tok)
+    assert generator.generate(["red", "red green"], max_new_tokens=10) == ["green blue", "blue"]
+    assert generator.generate("", max_new_tokens=10) == PATTERN
+    beams = generator.generate(["red"], max_new_tokens=10, sampler="beam", beam_width=3)
+    assert beams == ["green blue"]
+    scores = generator.score([PATTERN, "blue green red"])
+    assert scores["num_tokens"].tolist() == [4, 4]
+    assert scores["perplexity"][0] < 1.5 < scores["perplexity"][1]
+
+
+def test_sampling_is_seeded_and_respects_top_k():
+    tok = word_tokenizer()
+    generator = TextGenerator(make_model("transformer", tok.vocabulary_size, seed=3), tok)
+    a = generator.generate_ids(["the"] * 4, max_new_tokens=8, sampler="top_k", top_k=5, seed=11)
+    b = generator.generate_ids(["the"] * 4, max_new_tokens=8, sampler="top_k", top_k=5, seed=11)
+    c = generator.generate_ids(["the"] * 4, max_new_tokens=8, sampler="top_k", top_k=5, seed=12)
+    assert a == b and a != c
+    assert len({tuple(r) for r in a}) > 1  # rows draw different noise
+
+
+def test_inverse_cdf_sampling_matches_the_distribution():
+    rng = np.random.default_rng(0)
+    logits = np.log(np.array([[0.5, 0.3, 0.15, 0.05]], "float32")).repeat(20000, axis=0)
+    draws = ops.convert_to_numpy(inverse_cdf_sample(logits, rng.random(20000).astype("float32")))
+    np.testing.assert_allclose(np.bincount(draws, minlength=4) / 20000, [0.5, 0.3, 0.15, 0.05], atol=0.015)
+
+
+def test_top_k_and_top_p_filter_the_tail():
+    rng = np.random.default_rng(1)
+    logits = np.log(np.array([[0.5, 0.3, 0.15, 0.05]], "float32")).repeat(5000, axis=0)
+    noise = rng.random(5000).astype("float32")
+    top2 = ops.convert_to_numpy(Sampler("top_k", top_k=2)(logits, noise))
+    assert set(top2.tolist()) == {0, 1}
+    nucleus = ops.convert_to_numpy(Sampler("top_p", top_p=0.7)(logits, noise))
+    assert set(nucleus.tolist()) == {0, 1}  # 0.5 < 0.7, 0.5 + 0.3 >= 0.7
+    hot = ops.convert_to_numpy(Sampler("temperature", temperature=0.05)(logits, noise))
+    assert (hot == 0).mean() > 0.99
+    with pytest.raises(ValueError, match="top_k"):
+        Sampler("top_k")
+    with pytest.raises(ValueError, match="unknown sampler"):
+        Sampler("nucleus")
+
+
+def test_structural_tokens_are_never_generated():
+    tok = word_tokenizer()
+    generator = TextGenerator(make_model("gru", tok.vocabulary_size, seed=4), tok)
+    out = generator.generate_ids(["the"] * 8, max_new_tokens=20, sampler="temperature", temperature=5.0, seed=0)
+    assert not set(t for row in out for t in row) & set(SUPPRESSED_IDS)
+
+
+def test_long_prompt_is_truncated_from_the_left():
+    tok = word_tokenizer()
+    model = make_model("transformer", tok.vocabulary_size)  # context 48
+    generator = TextGenerator(model, tok)
+    tokens, lengths = generator.encode_prompts(["one two three " * 40], max_new_tokens=8)
+    assert lengths.tolist() == [40] and tokens.shape == (1, 48)
+    assert tokens[0, 39] == tok("three").numpy()[0]  # the end of the prompt is kept
+    with pytest.raises(ValueError, match="below the model's context"):
+        generator.generate("x", max_new_tokens=48)
