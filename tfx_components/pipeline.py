@@ -1,11 +1,12 @@
-"""The keras_llm TFX pipeline: text files -> validated `Examples` -> vocabulary (-> training, added later).
+"""The keras_llm TFX pipeline: text files -> validated `Examples` -> vocabulary -> trained, blessed, pushed model.
 
 ```
 TextExampleGen ─┬─▶ StatisticsGen ─▶ SchemaGen ─▶ ExampleValidator ─┐  (TFX's own TFDV checks)
                 └──────────────────────────────────────────────────┴─▶ TextDataValidator
                                                                           │ has_anomalies == 0 ?
                                           tfx.dsl.Cond ───────────────────┘
-                                            └─▶ VocabularyGen ─▶ (add_components: Trainer, evaluators, Pusher)
+                                            └─▶ VocabularyGen ─▶ training stage (TextTrainer, PerplexityEvaluator,
+                                                                  ServingValidator, Pusher; training_stage.py)
 ```
 
 `TextDataValidator` also reads ExampleValidator's anomalies, so its `has_anomalies` property covers both its
@@ -34,6 +35,7 @@ import tfx.v1 as tfx
 from tfx_components.artifact_types import TextStatistics, Vocabulary
 from tfx_components.text_data_validator import TextDataValidator, no_text_anomalies
 from tfx_components.text_example_gen import TextExampleGen
+from tfx_components.training_stage import TrainingStage
 from tfx_components.vocabulary_gen import VocabularyGen
 
 # Beam runs in-process with one worker unless told otherwise (fast start, small data; pass your own for scale).
@@ -85,6 +87,7 @@ def create_pipeline(
     enable_cache: bool = True,
     beam_pipeline_args: Sequence[str] = DEFAULT_BEAM_PIPELINE_ARGS,
     add_components: Optional[Callable[[DataComponents], Sequence[Any]]] = None,
+    training: Optional[TrainingStage] = None,
 ) -> tfx.dsl.Pipeline:
     """Builds the pipeline (see the module docstring).
 
@@ -100,6 +103,7 @@ def create_pipeline(
         enable_cache: reuse results of executions with the same inputs and properties.
         beam_pipeline_args: Beam options for the Beam-based components.
         add_components: hook building the nodes after VocabularyGen; they run only without anomalies.
+        training: the model stage (train, evaluate, validate serving, push); None for the data stage only.
     """
     example_gen = TextExampleGen(input_base=data_root, text_format=text_format, jsonl_field=jsonl_field)
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
@@ -128,7 +132,8 @@ def create_pipeline(
                                        vocab_size=vocab_size, tokenizer_options=tokenizer_options)
         data = DataComponents(example_gen, statistics_gen, schema_gen, example_validator, text_data_validator,
                               vocabulary_gen)
-        later = list(add_components(data)) if add_components else []
+        later = list(training.components(data)) if training else []
+        later += list(add_components(data)) if add_components else []
     nodes += [vocabulary_gen, *later]
 
     return tfx.dsl.Pipeline(

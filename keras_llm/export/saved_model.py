@@ -16,6 +16,14 @@ def serving_module_for(model, tokenizer, **options):
     raise TypeError(f"no serving signatures for {type(model).__name__}")
 
 
+def save_serving_model(model, tokenizer, path, **options):
+    """Writes the SavedModel (signatures + warmup requests) to `path` itself, e.g. TFX's serving_model_dir."""
+    module = serving_module_for(model, tokenizer, **options)
+    tf.saved_model.save(module, path, signatures=module.signatures())
+    write_warmup_requests(path, module.warmup_inputs())
+    return path
+
+
 def export_saved_model(model, tokenizer, export_base, version=None, **options):
     """Exports `model` + `tokenizer` to `export_base/<version>/` and returns that path.
 
@@ -34,10 +42,7 @@ def export_saved_model(model, tokenizer, export_base, version=None, **options):
     path = os.path.join(export_base, str(version))
     if tf.io.gfile.exists(path):
         raise FileExistsError(f"export version already exists: {path}")
-    module = serving_module_for(model, tokenizer, **options)
-    tf.saved_model.save(module, path, signatures=module.signatures())
-    write_warmup_requests(path, module.warmup_inputs())
-    return path
+    return save_serving_model(model, tokenizer, path, **options)
 
 
 def write_warmup_requests(path, requests):
