@@ -2,38 +2,15 @@
 
 TFX is imported inside the fixtures, so this file loads (and the tests skip) on a stack without TFX.
 """
-import os
-
 import pytest
+from tfx_helpers import write_examples_to
 
 
 @pytest.fixture
 def write_examples(tmp_path):
-    """Writes texts as a standard `Examples` artifact (GZIP TFRecords of tf.Example, `text` feature) in
-    `tmp_path`, one split per keyword: `write_examples(train=[...], eval=[...])` -> the artifact."""
-    import tensorflow as tf
-    from tfx.components.util import examples_utils
-    from tfx.proto import example_gen_pb2
-    from tfx.types import artifact_utils, standard_artifacts
-
-    from tfx_components.text_example_gen.executor import text_example
-
+    """`write_examples(train=[...], eval=[...])` -> an `Examples` artifact in `tmp_path`."""
     counter = iter(range(1000))
-
-    def write(**splits):
-        artifact = standard_artifacts.Examples()
-        artifact.uri = str(tmp_path / f"examples_{next(counter)}")
-        artifact.split_names = artifact_utils.encode_split_names(list(splits))
-        examples_utils.set_payload_format(artifact, example_gen_pb2.FORMAT_TF_EXAMPLE)
-        for split, texts in splits.items():
-            directory = artifact_utils.get_split_uri([artifact], split)
-            os.makedirs(directory)
-            with tf.io.TFRecordWriter(os.path.join(directory, "data_tfrecord-00000-of-00001.gz"), "GZIP") as w:
-                for text in texts:
-                    w.write(text_example(text.encode() if isinstance(text, str) else text).SerializeToString())
-        return artifact
-
-    return write
+    return lambda **splits: write_examples_to(tmp_path / f"examples_{next(counter)}", **splits)
 
 
 @pytest.fixture

@@ -28,7 +28,8 @@ class PerplexityEvaluatorSpec(ComponentSpec):
 class PerplexityEvaluator(base_component.BaseComponent):
     """Computes perplexity on the eval split through the model's exported `score` signature and writes a
     `ModelBlessing` (custom property `blessed`, plus `current_model_id` so TFX's LatestBlessedModelStrategy
-    finds it) and a `ModelEvaluation` (`metrics.json`).
+    finds it) and a `ModelEvaluation` (`metrics.json`). A model that already is the latest blessed one (a re-run
+    with a cached trainer) gets `blessed=0`, `already_blessed=1`, so the Pusher does not push a duplicate.
 
     Args:
         examples: `Examples` channel. model: the trained `Model`. baseline_model: optional, the latest

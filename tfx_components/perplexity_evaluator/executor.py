@@ -44,7 +44,10 @@ class Executor(base_executor.BaseExecutor):
         model = artifact_utils.get_single_instance(input_dict["model"])
         baselines = input_dict.get("baseline_model") or []
         baseline = baselines[0] if baselines else None
-        if baseline is not None and baseline.uri == model.uri:
+        # A re-run whose trainer was cached evaluates the very model that is already the latest blessed one.
+        # Blessing it again would make TFX's Pusher push an identical copy under a new version.
+        already_blessed = baseline is not None and baseline.id == model.id
+        if already_blessed:
             baseline = None
         texts = sample_texts(examples.uri, exec_properties.get("split") or "eval",
                              exec_properties.get("text_feature") or "text", int(exec_properties.get("max_examples") or 2000))
@@ -54,6 +57,8 @@ class Executor(base_executor.BaseExecutor):
             baseline_perplexity, _ = saved_model_perplexity(serving_model_path(baseline.uri), texts)
         blessed, reason = bless(perplexity, baseline_perplexity, float(exec_properties["perplexity_threshold"]),
                                 float(exec_properties["tolerance"]))
+        if already_blessed:
+            blessed, reason = False, "already the latest blessed model: nothing new to push"
 
         metrics = {"perplexity": perplexity, "num_tokens": tokens, "num_texts": len(texts),
                    "baseline_perplexity": baseline_perplexity, "blessed": blessed, "reason": reason}
@@ -72,6 +77,7 @@ class Executor(base_executor.BaseExecutor):
         blessing.set_int_custom_property("current_model_id", model.id)
         blessing.set_float_custom_property("perplexity", perplexity)
         blessing.set_string_custom_property("reason", reason)
+        blessing.set_int_custom_property("already_blessed", int(already_blessed))
         if baseline is not None:
             blessing.set_string_custom_property("baseline_model", baseline.uri)
             blessing.set_int_custom_property("baseline_model_id", baseline.id)
