@@ -1,0 +1,87 @@
+"""Shared helpers of the benchmark scripts: environment, logging, interleaved timing, the JSON result line.
+
+Import before TensorFlow/Keras (it sets KERAS_BACKEND and TF's log level). Scripts are run as
+`python benchmarks/<name>.py`, so this directory is on `sys.path` and `import _common` works.
+"""
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+def interleaved(functions, repeats):
+    """Calls each of `functions` (name -> zero-argument callable returning a work count) once per round, in
+    alternating order (ABAB..., then BABA... on odd rounds) for `repeats` rounds, so slow phases of other load
+    on the machine hit both sides. Returns `(rates, cpu_rates)`: name -> list of work per wall-clock second and
+    work per process-CPU second (user + system, all threads), one per round. The CPU figure is less sensitive
+    to other jobs taking cores away, the wall figure is what a user waits for."""
+    names = list(functions)
+    rates = {name: [] for name in names}
+    cpu_rates = {name: [] for name in names}
+    for round_index in range(repeats):
+        order = names if round_index % 2 == 0 else names[::-1]
+        for name in order:
+            start, cpu_start = time.perf_counter(), time.process_time()
+            work = functions[name]()
+            elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+            rates[name].append(work / elapsed)
+            cpu_rates[name].append(work / cpu)
+            log(f"  round {round_index}: {name}: {work / elapsed:,.1f}/s ({elapsed:.2f} s wall, {cpu:.2f} s cpu)")
+    return rates, cpu_rates
+
+
+def summarize(rates, cpu_rates, ours, peer, prefix="tokens_per_sec", suffix=""):
+    """Median and best wall-clock rate per side, median per-CPU-second rate, and the ratios ours/peer:
+    `ratio` (medians: the headline), `ratio_best` (bests) and `ratio_cpu` (medians of per-CPU-second rates)."""
+    out = {}
+    for side, name in (("ours", ours), ("peer", peer)):
+        out[f"{side}_{prefix}{suffix}"] = round(statistics.median(rates[name]), 1)
+        out[f"{side}_{prefix}_best{suffix}"] = round(max(rates[name]), 1)
+        out[f"{side}_{prefix.replace('_sec', '_cpu_sec')}{suffix}"] = round(statistics.median(cpu_rates[name]), 1)
+    out[f"ratio{suffix}"] = round(statistics.median(rates[ours]) / statistics.median(rates[peer]), 3)
+    out[f"ratio_best{suffix}"] = round(max(rates[ours]) / max(rates[peer]), 3)
+    out[f"ratio_cpu{suffix}"] = round(statistics.median(cpu_rates[ours]) / statistics.median(cpu_rates[peer]), 3)
+    return out
+
+
+def set_threads(threads):
+    """Limits TensorFlow's intra/inter-op thread pools (call before any TF op runs); None leaves the defaults."""
+    if threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def environment():
+    import keras
+    import tensorflow as tf
+
+    info = {"tensorflow": tf.__version__, "keras": keras.__version__, "backend": keras.backend.backend(),
+            "cpus": os.cpu_count(), "python": platform.python_version()}
+    try:
+        import keras_hub
+
+        info["keras_hub"] = keras_hub.__version__
+    except ImportError:
+        pass
+    info["load_avg_1m"] = round(os.getloadavg()[0], 2)
+    return info
+
+
+def emit(result):
+    """Prints the one JSON line on stdout."""
+    print(json.dumps(result, sort_keys=False), flush=True)
