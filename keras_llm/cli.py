@@ -1,10 +1,29 @@
-"""The `keras-llm` command. Thin: parses arguments, then calls the public API."""
+"""The `keras-llm` command. Thin: parses arguments, then calls the public API.
+
+Commands: `corpus` (write a built-in synthetic corpus), `train`, `evaluate`, `generate`, `export`.
+Errors are one line on stderr (`keras-llm COMMAND: error: ...`) and a non-zero exit status: 2 for bad
+arguments, settings or inputs, 1 when training fails (e.g. a NaN loss). Set `KERAS_LLM_DEBUG=1` to get the
+Python traceback of an unexpected error instead.
+"""
 import argparse
+import json
+import os
 import sys
 
 from keras_llm.version import __version__
 
 CORPORA = ("grammar", "documents", "markov", "translation", "classification")
+MODELS = ("rnn", "lstm", "gru", "gpt", "bert", "seq2seq")
+TOKENIZERS = ("word", "wordpiece", "byte", "sentencepiece")
+DISTRIBUTE = ("auto", "none", "mirrored", "multi_worker", "tpu")
+SAMPLERS = ("greedy", "top_k", "top_p", "beam")
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (`keras-llm train: error: ...`) and exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _corpus(args):
@@ -28,16 +47,169 @@ def _corpus(args):
     print(args.output)
 
 
+# Options of `train` that map to `TrainConfig` fields. Their argparse default is SUPPRESS, so the namespace
+# holds only the flags given on the command line, which then override the --config file.
+TRAIN_SETTINGS = {"model", "preset", "train", "valid", "tokenizer", "tokenizer_dir", "vocab_size", "seq_len",
+                  "batch_size", "epochs", "steps", "steps_per_epoch", "num_layers", "hidden_dim", "num_heads",
+                  "dropout", "learning_rate", "warmup_steps", "seed", "deterministic", "mixed_precision",
+                  "distribute", "tpu", "shard_by", "output", "tensorboard_dir", "serving_dir", "backup_dir",
+                  "checkpoint_every", "log_every", "sample_prompts", "profile_steps", "documents", "field",
+                  "max_new_tokens", "verbose"}
+
+
+def resolve_train_config(args):
+    """The `TrainConfig` of parsed `train` arguments: defaults < `--config` file < flags given."""
+    from keras_llm.training.train_config import TrainConfig, merge_settings, read_config_file
+
+    explicit = {k: v for k, v in vars(args).items() if k in TRAIN_SETTINGS}
+    file_values = read_config_file(args.config) if args.config else {}
+    config = TrainConfig.from_dict(merge_settings(file_values, explicit)).validate()
+    if "verbose" not in explicit and "verbose" not in {str(k) for k in file_values}:
+        config.verbose = 1 if sys.stdout.isatty() else 2  # a live bar on a terminal, a line per epoch in logs
+    return config
+
+
+def _train(args):
+    config = resolve_train_config(args)
+    from keras_llm.export import export_saved_model
+    from keras_llm.training.trainer import train_language_model
+
+    result = train_language_model(config, exporter=export_saved_model)
+    print(json.dumps(result.metrics))
+
+
+def _evaluate(args):
+    from keras_llm.training.trainer import evaluate_language_model
+
+    results = evaluate_language_model(args.model_dir, args.data, batch_size=args.batch_size, seq_len=args.seq_len)
+    print(json.dumps(results))
+
+
+def _causal_model(model_dir, command):
+    from keras_llm.training.trainer import is_causal_lm, load_trained
+
+    model, tokenizer, config = load_trained(model_dir)
+    if not is_causal_lm(model, config):
+        raise ValueError(f"{command} needs a causal language model (rnn, lstm, gru, gpt); {model_dir} holds a "
+                         f"{type(model).__name__}")
+    return model, tokenizer, config
+
+
+def _generate(args):
+    from keras_llm.generation import TextGenerator
+
+    model, tokenizer, _ = _causal_model(args.model_dir, "generate")
+    settings = {"temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p, "seed": args.seed}
+    if args.sampler == "beam":
+        settings = {"beam_width": args.beam_width}
+    texts = TextGenerator(model, tokenizer).generate(args.prompt, max_new_tokens=args.max_new_tokens,
+                                                     sampler=args.sampler, **settings)
+    for text in texts:
+        print(text.replace("\n", "\\n"))
+
+
+def _export(args):
+    from keras_llm.export import export_saved_model
+
+    model, tokenizer, config = _causal_model(args.model_dir, "export")
+    max_new_tokens = args.max_new_tokens or (config.max_new_tokens if config else 32)
+    context = getattr(model, "max_sequence_length", None)
+    if context and args.max_new_tokens is None:
+        max_new_tokens = min(max_new_tokens, context - 1)
+    print(export_saved_model(model, tokenizer, args.output, version=args.version, max_new_tokens=max_new_tokens))
+
+
+def _add_train_parser(commands):
+    train = commands.add_parser(
+        "train", help="train a language model and write a run directory",
+        description="Train a model; writes OUTPUT/model.keras, tokenizer/, serving/<version>/, metrics.json and "
+                    "tensorboard/. Rerunning an interrupted command resumes it. Flags override --config values.",
+        argument_default=argparse.SUPPRESS)
+    add = train.add_argument
+    add("--config", default=None, metavar="FILE", help="YAML or JSON file of settings (flags override it)")
+    add("--model", choices=MODELS, help="model kind (default: gpt)")
+    add("--preset", metavar="NAME", help="architecture preset (keras_llm.models.PRESETS)")
+    add("--train", nargs="+", metavar="PATH", help="training files (seq2seq: source<TAB>target lines)")
+    add("--valid", nargs="+", metavar="PATH", help="validation files")
+    add("--tokenizer", choices=TOKENIZERS, help="tokenizer trained on the training files (default: word)")
+    add("--tokenizer-dir", metavar="DIR", help="use this saved tokenizer instead of training one")
+    add("--vocab-size", type=int, metavar="N", help="vocabulary size (default: 8000)")
+    add("--seq-len", type=int, metavar="N", help="tokens per example (default: 128)")
+    add("--batch-size", type=int, metavar="N", help="global batch size, all replicas together (default: 32)")
+    length = train.add_mutually_exclusive_group()
+    length.add_argument("--epochs", type=int, metavar="N", help="passes over the training data")
+    length.add_argument("--steps", type=int, metavar="N", help="optimizer steps")
+    add("--steps-per-epoch", type=int, metavar="N",
+        help="with --steps: report every N steps (default: min(steps, 1000))")
+    add("--num-layers", type=int, metavar="N", help="layers (default: preset or 2)")
+    add("--hidden-dim", type=int, metavar="N", help="model width (default: preset, 128 for gpt, 256 for rnns)")
+    add("--num-heads", type=int, metavar="N", help="attention heads (transformers)")
+    add("--dropout", type=float, metavar="F", help="dropout rate")
+    add("--learning-rate", type=float, metavar="F", help="peak learning rate (default: 1e-3)")
+    add("--warmup-steps", type=int, metavar="N", help="linear warmup steps before the cosine decay (default: 0)")
+    add("--seed", type=int, metavar="N", help="random seed (default: 0)")
+    add("--deterministic", action="store_true", help="deterministic TF ops (bitwise-reproducible runs and resumes)")
+    add("--mixed-precision", action="store_true", help="float16 (GPU) / bfloat16 (CPU, TPU) compute")
+    add("--distribute", choices=DISTRIBUTE, help="distribution strategy (default: auto)")
+    add("--tpu", metavar="ADDRESS", help="TPU address or name (default: $TPU_NAME)")
+    add("--shard-by", choices=("data", "file", "auto", "off"), help="multi-worker input split (default: data)")
+    add("--output", metavar="DIR", help="run directory")
+    add("--tensorboard-dir", metavar="DIR", help="TensorBoard logs (default: OUTPUT/tensorboard)")
+    add("--serving-dir", metavar="DIR", help="SavedModel base directory (default: OUTPUT/serving; '' skips)")
+    add("--backup-dir", metavar="DIR", help="resume checkpoints (default: OUTPUT/backup)")
+    add("--checkpoint-every", type=int, metavar="N",
+        help="save the resumable training state every N steps (default: 100)")
+    add("--log-every", type=int, metavar="N", help="TensorBoard scalars every N steps (default: 10)")
+    add("--sample-prompt", dest="sample_prompts", action="append", metavar="TEXT",
+        help="prompt of the per-epoch TensorBoard text samples (repeatable)")
+    add("--profile-steps", type=int, nargs=2, metavar=("FIRST", "LAST"), help="profile these global steps")
+    add("--documents", action="store_true", help="text files hold blank-line-separated documents")
+    add("--field", metavar="NAME", help="JSON field / CSV column / tf.Example feature with the text")
+    add("--max-new-tokens", type=int, metavar="N", help="continuation length of the exported model (default: 32)")
+    add("--verbose", type=int, choices=(0, 1, 2),
+        help="1 progress bar, 2 a line per epoch (default when not a terminal)")
+    train.set_defaults(run=_train, config=None)
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog="keras-llm", description="Train, inspect and serve language models.")
+    parser = OneLineParser(prog="keras-llm", description="Train, inspect and serve language models.")
     parser.add_argument("--version", action="version", version=f"keras-llm {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     corpus = commands.add_parser("corpus", help="write a built-in synthetic corpus (one example per line)")
     corpus.add_argument("--kind", choices=CORPORA, default="documents")
     corpus.add_argument("--num", type=int, default=1000, help="number of lines")
     corpus.add_argument("--seed", type=int, default=0)
     corpus.add_argument("--output", required=True, help="file to write")
     corpus.set_defaults(run=_corpus)
+
+    _add_train_parser(commands)
+
+    evaluate = commands.add_parser("evaluate", help="loss, perplexity and token count of a trained model (JSON)")
+    evaluate.add_argument("--model-dir", required=True, metavar="DIR", help="a `keras-llm train` output directory")
+    evaluate.add_argument("--data", required=True, nargs="+", metavar="PATH", help="evaluation files")
+    evaluate.add_argument("--batch-size", type=int, metavar="N", help="default: the training batch size")
+    evaluate.add_argument("--seq-len", type=int, metavar="N", help="default: the training sequence length")
+    evaluate.set_defaults(run=_evaluate)
+
+    generate = commands.add_parser("generate", help="continue prompts with a trained model (one line each)")
+    generate.add_argument("--model-dir", required=True, metavar="DIR", help="a `keras-llm train` output directory")
+    generate.add_argument("--prompt", required=True, action="append", metavar="TEXT", help="a prompt (repeatable)")
+    generate.add_argument("--max-new-tokens", type=int, default=32, metavar="N")
+    generate.add_argument("--sampler", choices=SAMPLERS, default="greedy")
+    generate.add_argument("--temperature", type=float, metavar="F")
+    generate.add_argument("--top-k", type=int, metavar="N")
+    generate.add_argument("--top-p", type=float, metavar="F")
+    generate.add_argument("--beam-width", type=int, default=4, metavar="N", help="with --sampler beam")
+    generate.add_argument("--seed", type=int, metavar="N")
+    generate.set_defaults(run=_generate)
+
+    export = commands.add_parser("export", help="write the TF Serving SavedModel of a trained model")
+    export.add_argument("--model-dir", required=True, metavar="DIR", help="a `keras-llm train` output directory")
+    export.add_argument("--output", required=True, metavar="DIR",
+                        help="base directory; the model goes to DIR/<version>")
+    export.add_argument("--version", type=int, metavar="N", help="default: the current Unix time")
+    export.add_argument("--max-new-tokens", type=int, metavar="N", help="continuation length of `generate`")
+    export.set_defaults(run=_export)
     return parser
 
 
@@ -47,12 +219,31 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 0
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    prefix = f"keras-llm {args.command}: error:"
     try:
         args.run(args)
-    except (ValueError, FileNotFoundError, OSError) as e:
-        print(f"keras-llm {args.command}: error: {e}", file=sys.stderr)
+    except (ValueError, FileNotFoundError, FileExistsError, OSError) as e:
+        print(f"{prefix} {_one_line(e)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"keras-llm {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 - a CLI reports, it does not dump tracebacks
+        if os.environ.get("KERAS_LLM_DEBUG"):
+            raise
+        print(f"{prefix} {_one_line(e)}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _one_line(error):
+    lines = str(error).strip().splitlines()
+    message = lines[0] if lines else type(error).__name__
+    if type(error).__name__ not in ("ValueError", "FileNotFoundError", "FileExistsError", "OSError",
+                                    "NonFiniteLossError", "UnavailableModelError"):
+        message = f"{type(error).__name__}: {message}"
+    return message
 
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ class RecurrentStack(keras.layers.Layer):
     Call args:
         inputs: `[batch, T, features]`.
         initial_state: optional `[batch, num_layers, num_states, units]`; zeros when omitted.
+        mask: optional `[batch, T]` boolean, False at (right-)padding steps: those steps leave the state
+            unchanged, so the final state is the one after each row's last real step.
         training: whether dropout is active.
 
     Returns:
@@ -94,7 +96,7 @@ class RecurrentStack(keras.layers.Layer):
         """Zeros of shape `[batch_size, num_layers, num_states, units]` in the compute dtype."""
         return ops.zeros((batch_size, self.num_layers, self.num_states, self.units), self.compute_dtype)
 
-    def call(self, inputs, initial_state=None, training=None):
+    def call(self, inputs, initial_state=None, mask=None, training=None):
         x = inputs
         final_states = []
         for index, layer in enumerate(self.recurrent_layers):
@@ -105,11 +107,15 @@ class RecurrentStack(keras.layers.Layer):
                 layer_state = [
                     ops.cast(initial_state[:, index, k], x.dtype) for k in range(self.num_states)
                 ]
-            x, *states = layer(x, initial_state=layer_state, training=training)
+            x, *states = layer(x, initial_state=layer_state, mask=mask, training=training)
             final_states.append(ops.stack(states, axis=1))
         if self.return_state:
             return x, ops.stack(final_states, axis=1)
         return x
+
+    def compute_mask(self, inputs, mask=None):
+        # The mask is used up here (it gates the state updates); the outputs carry none.
+        return None
 
     def get_config(self):
         config = super().get_config()

@@ -118,14 +118,18 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         return self.token_embedding.embeddings
 
     def call(self, token_ids, start_index=0):
-        tokens = self.token_embedding(token_ids)
-        length = ops.shape(token_ids)[-1]
+        return self.add_positions(self.token_embedding(token_ids), start_index=start_index)
+
+    def add_positions(self, embeddings, start_index=0):
+        """Adds the position embeddings to `embeddings` `[batch, T, embedding_dim]` (e.g. token embeddings
+        with learned soft-prompt vectors prepended, see `keras_llm.models.PromptTuningLM`)."""
+        length = ops.shape(embeddings)[-2]
         positions = ops.arange(length, dtype="int32") + ops.cast(start_index, "int32")
         if self.position == "learned":
             embedded_positions = self.position_embedding(positions)
         else:
             embedded_positions = sinusoidal_position_encoding(positions, self.embedding_dim)
-        return tokens + ops.cast(embedded_positions, tokens.dtype)
+        return embeddings + ops.cast(embedded_positions, embeddings.dtype)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.embedding_dim,)

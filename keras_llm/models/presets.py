@@ -1,11 +1,29 @@
 """Named model configurations: `from_preset("lstm-medium", vocabulary_size=10000)`.
 
-`PRESETS` maps a name to the model class, its constructor arguments (everything but `vocabulary_size`, which
-comes from the tokenizer) and a one-line description. Add entries (BERT, seq2seq, ...) next to these.
-Presets carry architecture only, no weights.
+`PRESETS` maps a name to the model class, its constructor arguments (everything but the vocabulary size(s),
+which come from the tokenizer(s)) and a one-line description. Encoder-decoder presets name two vocabulary
+arguments (`"vocabulary_arguments"`: source, target). Presets carry architecture only, no weights.
 """
+from keras_llm.models.bert_encoder import BertEncoder
+from keras_llm.models.lstm_seq2seq import LSTMSeq2Seq
 from keras_llm.models.rnn_language_model import RNNLanguageModel
+from keras_llm.models.seq2seq_transformer import Seq2SeqTransformer
 from keras_llm.models.transformer_language_model import TransformerLanguageModel
+
+SEQ2SEQ_VOCABULARY_ARGUMENTS = ("source_vocabulary_size", "target_vocabulary_size")
+
+
+def _bert(num_layers, hidden_dim, num_heads, intermediate_dim):
+    return {
+        "num_layers": num_layers,
+        "hidden_dim": hidden_dim,
+        "num_heads": num_heads,
+        "intermediate_dim": intermediate_dim,
+        "max_sequence_length": 512,
+        "num_segments": 2,
+        "dropout": 0.1,
+    }
+
 
 PRESETS = {
     "lstm-small": {
@@ -42,6 +60,42 @@ PRESETS = {
         },
         "description": "GPT-2 small shape (Radford et al., 2019): 12 layers, 768 wide, 12 heads, 1024 positions.",
     },
+    "bert-tiny": {
+        "model_class": BertEncoder,
+        "config": _bert(2, 128, 2, 512),
+        "description": "BERT-Tiny (Turc et al., 2019): 2 layers, 128 wide, 2 heads, 512 positions.",
+    },
+    "bert-mini": {
+        "model_class": BertEncoder,
+        "config": _bert(4, 256, 4, 1024),
+        "description": "BERT-Mini (Turc et al., 2019): 4 layers, 256 wide, 4 heads, 512 positions.",
+    },
+    "bert-base": {
+        "model_class": BertEncoder,
+        "config": _bert(12, 768, 12, 3072),
+        "description": "BERT-Base (Devlin et al., 2019): 12 layers, 768 wide, 12 heads, 512 positions.",
+    },
+    "seq2seq-small": {
+        "model_class": Seq2SeqTransformer,
+        "vocabulary_arguments": SEQ2SEQ_VOCABULARY_ARGUMENTS,
+        "config": {
+            "num_encoder_layers": 3,
+            "num_decoder_layers": 3,
+            "hidden_dim": 256,
+            "num_heads": 4,
+            "intermediate_dim": 1024,
+            "max_source_length": 128,
+            "max_target_length": 128,
+            "dropout": 0.1,
+        },
+        "description": "A 3+3-layer, 256-wide pre-LN encoder-decoder transformer with 4 heads.",
+    },
+    "lstm-seq2seq-small": {
+        "model_class": LSTMSeq2Seq,
+        "vocabulary_arguments": SEQ2SEQ_VOCABULARY_ARGUMENTS,
+        "config": {"cell": "lstm", "num_layers": 2, "hidden_dim": 256, "attention": "luong", "dropout": 0.1},
+        "description": "A 2 x 256 LSTM encoder-decoder with Luong attention (Luong et al., 2015).",
+    },
 }
 
 
@@ -62,7 +116,8 @@ def from_preset(name, /, vocabulary_size, **overrides):
 
     Args:
         name: a key of `PRESETS` (positional, so that `name=` in `overrides` names the model).
-        vocabulary_size: size of the tokenizer's vocabulary.
+        vocabulary_size: size of the tokenizer's vocabulary; for encoder-decoder presets either one size
+            (shared) or a `(source, target)` pair.
         **overrides: constructor arguments that replace the preset's (e.g. `dropout=0.2`, `name="lm"`).
 
     Returns:
@@ -74,4 +129,9 @@ def from_preset(name, /, vocabulary_size, **overrides):
     2
     """
     config = preset_config(name, **overrides)
-    return PRESETS[name]["model_class"](vocabulary_size=vocabulary_size, **config)
+    entry = PRESETS[name]
+    names = entry.get("vocabulary_arguments", ("vocabulary_size",))
+    sizes = tuple(vocabulary_size) if isinstance(vocabulary_size, (tuple, list)) else (vocabulary_size,) * len(names)
+    if len(sizes) != len(names):
+        raise ValueError(f"preset {name!r} takes {len(names)} vocabulary size(s) ({', '.join(names)}), got {sizes}")
+    return entry["model_class"](**dict(zip(names, sizes)), **config)

@@ -109,6 +109,19 @@ class RNNLanguageModel(keras.Model):
         logits, _ = self._forward(token_ids, None, training)
         return logits
 
+    def hidden_states(self, token_ids, padding_mask=None, training=None):
+        """The top recurrent layer's outputs `[batch, T, hidden_dim]` (e.g. for a ULMFiT-style classifier).
+
+        `padding_mask` (`[batch, T]`, True/1 = real token, right padding) keeps padding steps from changing
+        the state, so the output at each row's last real token summarizes exactly that row's tokens.
+        """
+        if not self.built:
+            self.build()
+        mask = None if padding_mask is None else ops.cast(padding_mask, "bool")
+        x = self.embedding_dropout(self.embedding(token_ids), training=training)
+        x, _ = self.recurrent(x, mask=mask, training=training)
+        return x
+
     def call_with_state(self, token_ids, state=None, training=False):
         """Continues the sequence from `state` (zeros when None).
 

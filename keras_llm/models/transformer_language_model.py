@@ -118,8 +118,7 @@ class TransformerLanguageModel(keras.Model):
                 layer.build(shape)
 
     def _logits(self, hidden):
-        if self.final_norm is not None:
-            hidden = self.final_norm(hidden)
+        """Logits from the final-normalized hidden states."""
         if self.lm_head is not None:
             logits = self.lm_head(hidden)
         else:
@@ -127,13 +126,37 @@ class TransformerLanguageModel(keras.Model):
             logits = ops.matmul(hidden, ops.transpose(table))
         return ops.cast(logits, "float32")
 
-    def call(self, token_ids, padding_mask=None, training=None):
-        """Full-sequence forward pass; `padding_mask` `[batch, T]` (True/1 = real token) is optional."""
-        x = self.embedding(token_ids)
+    def _final(self, hidden):
+        return hidden if self.final_norm is None else self.final_norm(hidden)
+
+    def _transform(self, token_embeddings, padding_mask, training):
+        x = self.embedding.add_positions(token_embeddings)
         x = self.embedding_dropout(x, training=training)
         for block in self.blocks:
             x = block(x, padding_mask=padding_mask, training=training)
-        return self._logits(x)
+        return self._final(x)
+
+    def call(self, token_ids, padding_mask=None, training=None):
+        """Full-sequence forward pass; `padding_mask` `[batch, T]` (True/1 = real token) is optional."""
+        return self.call_embeddings(self.embed_tokens(token_ids), padding_mask=padding_mask, training=training)
+
+    def embed_tokens(self, token_ids):
+        """Token embeddings `[batch, T, hidden_dim]` of `token_ids`, without positions."""
+        if not self.built:
+            self.build()
+        return self.embedding.token_embedding(token_ids)
+
+    def call_embeddings(self, token_embeddings, padding_mask=None, training=None):
+        """Logits `[batch, T, vocabulary_size]` from input embeddings `[batch, T, hidden_dim]`.
+
+        Positions `0..T-1` are added here; `call(ids)` is `call_embeddings(embed_tokens(ids))`. Soft prompts
+        (`keras_llm.models.PromptTuningLM`) and other continuous inputs enter the model this way.
+        """
+        return self._logits(self._transform(token_embeddings, padding_mask, training))
+
+    def hidden_states(self, token_ids, padding_mask=None, training=None):
+        """The final hidden states `[batch, T, hidden_dim]` (after the final norm), e.g. for a classifier."""
+        return self._transform(self.embed_tokens(token_ids), padding_mask, training)
 
     def init_cache(self, batch_size, max_length=None):
         """A zero key/value cache `[batch, num_layers, 2, max_length, num_heads, head_dim]`.
@@ -167,7 +190,7 @@ class TransformerLanguageModel(keras.Model):
                 x, padding_mask=padding_mask, cache=cache[:, index], cache_index=cache_index, training=False
             )
             new_caches.append(layer_cache)
-        return self._logits(x), ops.stack(new_caches, axis=1)
+        return self._logits(self._final(x)), ops.stack(new_caches, axis=1)
 
     def get_config(self):
         config = super().get_config()

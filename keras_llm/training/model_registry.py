@@ -1,0 +1,119 @@
+"""The model kinds `keras-llm train --model ...` knows: which class, which task, which defaults.
+
+Adding a kind is one `MODEL_KINDS` entry. A task (`"causal"`, `"masked"`, `"seq2seq"`) decides the dataset
+builder, the metrics, the text samples and whether a serving SavedModel is exported; see
+`keras_llm.training.trainer`. Classes are looked up in `keras_llm.models` by name when a model is built,
+so a kind whose class does not exist yet fails with one clear line instead of an import error.
+"""
+import dataclasses
+
+import keras_llm.models as models
+
+
+class UnavailableModelError(ValueError):
+    """The model kind is registered but its class is not in `keras_llm.models` (yet)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelKind:
+    """One `--model` choice.
+
+    Attributes:
+        name: the `--model` value.
+        task: `"causal"` (next-token LM), `"masked"` (BERT-style MLM) or `"seq2seq"` (source -> target).
+        class_name: the model class in `keras_llm.models`.
+        preset_class_name: the class the kind's presets build (BERT presets describe the encoder).
+        defaults: architecture used without `--preset`, before flag overrides.
+    """
+
+    name: str
+    task: str
+    class_name: str
+    preset_class_name: str
+    defaults: dict
+
+    def model_class(self):
+        cls = getattr(models, self.class_name, None)
+        if cls is None:
+            raise UnavailableModelError(f"--model {self.name} is not available yet "
+                                        f"(keras_llm.models.{self.class_name} does not exist in this version)")
+        return cls
+
+
+def _rnn(cell):
+    return ModelKind(cell, "causal", "RNNLanguageModel", "RNNLanguageModel",
+                     {"cell": cell, "num_layers": 2, "hidden_dim": 256, "dropout": 0.0})
+
+
+MODEL_KINDS = {
+    "rnn": _rnn("rnn"),
+    "lstm": _rnn("lstm"),
+    "gru": _rnn("gru"),
+    "gpt": ModelKind("gpt", "causal", "TransformerLanguageModel", "TransformerLanguageModel",
+                     {"num_layers": 2, "hidden_dim": 128, "num_heads": 4, "dropout": 0.1}),
+    "bert": ModelKind("bert", "masked", "BertMaskedLM", "BertEncoder",
+                      {"num_layers": 2, "hidden_dim": 128, "num_heads": 4, "dropout": 0.1}),
+    "seq2seq": ModelKind("seq2seq", "seq2seq", "Seq2SeqTransformer", "Seq2SeqTransformer",
+                         {"num_encoder_layers": 2, "num_decoder_layers": 2, "hidden_dim": 128, "num_heads": 4,
+                          "dropout": 0.1}),
+}
+
+# Flags that set an architecture argument, and the argument(s) they set per class.
+_OVERRIDES = {
+    "num_layers": {"Seq2SeqTransformer": ("num_encoder_layers", "num_decoder_layers")},
+    "num_heads": {"RNNLanguageModel": ()},
+}
+
+
+def _architecture(kind, config):
+    """Constructor arguments (without vocabulary sizes): preset or defaults, then flags, then lengths."""
+    if config.preset:
+        preset = models.PRESETS.get(config.preset)
+        if preset is None:
+            raise ValueError(f"unknown preset {config.preset!r}; available: {', '.join(sorted(models.PRESETS))}")
+        if preset["model_class"].__name__ != kind.preset_class_name:
+            name = preset["model_class"].__name__
+            raise ValueError(f"preset {config.preset!r} is a {name}, not a --model {kind.name}")
+        arguments = dict(preset["config"])
+    else:
+        arguments = dict(kind.defaults)
+    for flag in ("num_layers", "hidden_dim", "num_heads", "dropout"):
+        value = getattr(config, flag)
+        if value is None:
+            continue
+        names = _OVERRIDES.get(flag, {}).get(kind.preset_class_name, (flag,))
+        if not names:
+            raise ValueError(f"--{flag.replace('_', '-')} does not apply to --model {kind.name}")
+        arguments.update({name: value for name in names})
+    if kind.name in ("rnn", "lstm", "gru"):
+        arguments["cell"] = kind.name
+    if "num_heads" in arguments and arguments["hidden_dim"] % arguments["num_heads"]:
+        raise ValueError(f"hidden dim {arguments['hidden_dim']} is not divisible by {arguments['num_heads']} heads")
+    if kind.preset_class_name != "RNNLanguageModel" and (config.hidden_dim or not config.preset):
+        arguments["intermediate_dim"] = 4 * arguments["hidden_dim"]
+    _set_lengths(kind, config, arguments)
+    return arguments
+
+
+def _set_lengths(kind, config, arguments):
+    """Position tables: at least `seq_len` (default exactly `seq_len`; a preset may allow more)."""
+    names = {"TransformerLanguageModel": ("max_sequence_length",), "BertEncoder": ("max_sequence_length",),
+             "Seq2SeqTransformer": ("max_source_length", "max_target_length")}.get(kind.preset_class_name, ())
+    for name in names:
+        limit = arguments.get(name)
+        if limit is None:
+            arguments[name] = config.seq_len
+        elif limit < config.seq_len:
+            raise ValueError(f"--seq-len {config.seq_len} exceeds the model's {name} ({limit})")
+
+
+def build_model(config, vocabulary_size):
+    """A new, untrained model for `config` (a `TrainConfig`) and a vocabulary of `vocabulary_size` ids."""
+    kind = MODEL_KINDS[config.model]
+    cls = kind.model_class()
+    arguments = _architecture(kind, config)
+    if kind.task == "masked":
+        return cls(dict(arguments, vocabulary_size=vocabulary_size))
+    if kind.task == "seq2seq":
+        return cls(vocabulary_size, vocabulary_size, **arguments)
+    return cls(vocabulary_size=vocabulary_size, **arguments)

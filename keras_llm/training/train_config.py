@@ -1,0 +1,181 @@
+"""The settings of a training run (`TrainConfig`), read from keyword arguments, a YAML/JSON file, or both.
+
+Precedence, lowest first: the defaults below, then a config file, then explicit values (command-line flags).
+`TrainConfig.validate()` turns an impossible combination into one `ValueError` line before any work.
+"""
+import dataclasses
+import json
+import os
+
+MODEL_KINDS = ("rnn", "lstm", "gru", "gpt", "bert", "seq2seq")
+TOKENIZER_KINDS = ("word", "wordpiece", "byte", "sentencepiece")
+DISTRIBUTE_KINDS = ("auto", "none", "mirrored", "multi_worker", "tpu")
+SHARD_POLICIES = ("data", "file", "auto", "off")
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Everything `keras_llm.training.trainer.train_language_model` needs.
+
+    Data and model:
+        model: one of `MODEL_KINDS` (rnn/lstm/gru: `RNNLanguageModel`; gpt: `TransformerLanguageModel`).
+        preset: a `keras_llm.models.PRESETS` name; architecture flags below override it.
+        train / valid: text files (any format `keras_llm.data.load_texts` reads; seq2seq: `source<TAB>target`).
+        documents: plain-text files hold blank-line-separated documents instead of one example per line.
+        field: JSON field / CSV column / tf.Example feature holding the text.
+        tokenizer: kind trained on the training files, unless `tokenizer_dir` names a saved one.
+        vocab_size: vocabulary size of a trained tokenizer (ignored for byte).
+        seq_len: tokens per training example; batch_size: examples per step over all replicas (global).
+        epochs / steps: how long (exactly one of them). steps_per_epoch: with `steps`, the length of the
+            "epochs" in which progress, validation and text samples are reported (default min(steps, 1000)).
+        num_layers, hidden_dim, num_heads, dropout: architecture (None: the preset's or the default).
+        learning_rate, warmup_steps: AdamW with linear warmup and cosine decay to 0 at the last step.
+        seed: seeds weights, shuffling and dropout. deterministic: also make TF ops deterministic.
+        mixed_precision: compute in float16 (GPU) or bfloat16 (CPU/TPU), keep float32 weights.
+    Distribution: distribute (one of `DISTRIBUTE_KINDS`), tpu (address), shard_by (multi-worker input split).
+    Outputs:
+        output: run directory (model.keras, tokenizer/, serving/, metrics.json, tensorboard/, backup/).
+        tensorboard_dir, serving_dir, backup_dir: override the locations inside `output`;
+            `serving_dir=""` skips the SavedModel export.
+        checkpoint_every: BackupAndRestore saves the training state every this many steps.
+        log_every: TensorBoard step scalars every this many steps.
+        sample_prompts / sample_tokens: text summary at each epoch end.
+        profile_steps: `[first, last]` global steps to profile.
+        max_new_tokens: continuation length of the exported `generate` signature.
+        verbose: 1 progress bar, 2 one line per epoch, 0 quiet.
+    """
+
+    model: str = "gpt"
+    train: list = None
+    output: str = None
+    preset: str = None
+    valid: list = None
+    documents: bool = False
+    field: str = "text"
+    tokenizer: str = "word"
+    tokenizer_dir: str = None
+    vocab_size: int = 8000
+    seq_len: int = 128
+    batch_size: int = 32
+    epochs: int = None
+    steps: int = None
+    steps_per_epoch: int = None
+    num_layers: int = None
+    hidden_dim: int = None
+    num_heads: int = None
+    dropout: float = None
+    learning_rate: float = 1e-3
+    warmup_steps: int = 0
+    seed: int = 0
+    deterministic: bool = False
+    mixed_precision: bool = False
+    distribute: str = "auto"
+    tpu: str = None
+    shard_by: str = "data"
+    tensorboard_dir: str = None
+    serving_dir: str = None
+    backup_dir: str = None
+    checkpoint_every: int = 100
+    log_every: int = 10
+    sample_prompts: list = dataclasses.field(default_factory=lambda: ["", "the"])
+    sample_tokens: int = 16
+    profile_steps: list = None
+    max_new_tokens: int = 32
+    verbose: int = 1
+
+    @classmethod
+    def from_dict(cls, values):
+        """Builds a config from a mapping; keys may use dashes (`seq-len`). Unknown keys are an error."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {str(k).replace("-", "_"): v for k, v in dict(values).items()}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown setting(s): {', '.join(unknown)}")
+        for key in ("train", "valid", "sample_prompts"):
+            if isinstance(values.get(key), str):
+                values[key] = [values[key]]
+        return cls(**values)
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    def location(self, name):
+        """Path of an output (`"tensorboard"`, `"serving"`, `"backup"`, `"tokenizer"`, `"model"`, `"metrics"`)."""
+        explicit = {"tensorboard": self.tensorboard_dir, "serving": self.serving_dir, "backup": self.backup_dir}
+        if explicit.get(name) is not None:
+            return explicit[name]
+        files = {"model": "model.keras", "metrics": "metrics.json", "config": "train_config.json"}
+        return os.path.join(self.output, files.get(name, name))
+
+    def validate(self):
+        """Raises ValueError (one line) for a missing or impossible setting."""
+        checks = [
+            (self.model in MODEL_KINDS, f"--model must be one of {', '.join(MODEL_KINDS)}, got {self.model!r}"),
+            (bool(self.train), "--train is required (one or more training files)"),
+            (bool(self.output), "--output is required (the run directory)"),
+            (self.tokenizer in TOKENIZER_KINDS, f"--tokenizer must be one of {', '.join(TOKENIZER_KINDS)}"),
+            (self.distribute in DISTRIBUTE_KINDS, f"--distribute must be one of {', '.join(DISTRIBUTE_KINDS)}"),
+            (self.shard_by in SHARD_POLICIES, f"shard_by must be one of {', '.join(SHARD_POLICIES)}"),
+            ((self.epochs is None) != (self.steps is None), "give exactly one of --epochs and --steps"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+        positive = ["vocab_size", "seq_len", "batch_size", "epochs", "steps", "steps_per_epoch", "num_layers",
+                    "hidden_dim", "num_heads", "checkpoint_every", "log_every", "max_new_tokens"]
+        for name in positive:
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                raise ValueError(f"--{name.replace('_', '-')} must be a positive integer, got {value!r}")
+        if self.dropout is not None and not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"--dropout must be in [0, 1), got {self.dropout}")
+        if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
+            raise ValueError(f"--learning-rate must be positive, got {self.learning_rate!r}")
+        if self.warmup_steps < 0:
+            raise ValueError(f"warmup_steps must be >= 0, got {self.warmup_steps}")
+        if self.hidden_dim and self.num_heads and self.hidden_dim % self.num_heads:
+            raise ValueError(f"--hidden-dim {self.hidden_dim} is not divisible by --num-heads {self.num_heads}")
+        steps = self.profile_steps
+        if steps is not None and (len(steps) != 2 or not 1 <= steps[0] <= steps[1]):
+            raise ValueError(f"profile_steps must be [FIRST, LAST] with 1 <= FIRST <= LAST, got {self.profile_steps}")
+        return self
+
+
+def read_config_file(path):
+    """A YAML (`.yaml`/`.yml`) or JSON file of settings -> dict. Errors are one line naming the file."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"config file not found: {path}")
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    try:
+        if path.endswith((".yaml", ".yml")):
+            import yaml
+
+            values = yaml.safe_load(text)
+        else:
+            values = json.loads(text)
+    except Exception as e:  # noqa: BLE001 - any parse error is reported the same way
+        raise ValueError(f"{path}: cannot parse ({str(e).splitlines()[0]})") from None
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: expected a mapping of settings, got {type(values).__name__}")
+    return values
+
+
+def merge_settings(file_values, explicit):
+    """Config-file values overridden by explicit ones. Giving `epochs` or `steps` explicitly drops both
+    from the file (they are alternatives)."""
+    merged = {str(k).replace("-", "_"): v for k, v in (file_values or {}).items()}
+    explicit = {str(k).replace("-", "_"): v for k, v in explicit.items()}
+    if "epochs" in explicit or "steps" in explicit:
+        merged.pop("epochs", None)
+        merged.pop("steps", None)
+    merged.update(explicit)
+    return merged
+
+
+def load_train_config(config_file=None, **explicit):
+    """`TrainConfig` from an optional config file and explicit settings (which win), validated."""
+    file_values = read_config_file(config_file) if config_file else {}
+    return TrainConfig.from_dict(merge_settings(file_values, explicit)).validate()

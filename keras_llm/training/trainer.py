@@ -1,0 +1,384 @@
+"""Train and evaluate a language model end to end: the public API behind `keras-llm train/evaluate` and
+TFX's Trainer `run_fn`.
+
+`train_language_model(config)` runs, in this order: strategy (first, before any TF op: multi-worker needs
+it), seeding, tokenizer (given, loaded from `tokenizer_dir`, or trained on the training files), model
+creation and `compile` inside the strategy's scope, restore from `BackupAndRestore` if a previous run was
+interrupted, `fit` over an endless deterministic stream of batches (skipping the steps already taken, so a
+resumed run sees exactly the batches an uninterrupted one would), then writes `model.keras`, `tokenizer/`,
+`serving/<version>/` (SavedModel), `metrics.json`, `train_config.json` and `tensorboard/`.
+
+Epochs: with `--steps N`, Keras "epochs" are reporting periods of `steps_per_epoch` steps; with
+`--epochs N`, one epoch is one pass over the training data (counted once before training). After a resume
+in the middle of an epoch the epoch boundaries shift by the steps already taken; the total number of steps,
+and the final weights, do not change.
+
+Import direction: training sits left of generation and export. The text samples use the small decoder in
+`training.text_samples`; the serving export is a call to the right, so the caller passes it in as `exporter`
+(the CLI passes `keras_llm.export.export_saved_model`); without one, no SavedModel is written.
+"""
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import time
+
+import keras
+
+from keras_llm import distribute
+from keras_llm.data import causal_lm_dataset, load_texts, mask_tokens, masked_lm_dataset, seq2seq_dataset
+from keras_llm.data.sources import expand_paths
+from keras_llm.tokenizers import load_tokenizer, train_tokenizer
+from keras_llm.training import callbacks as cb
+from keras_llm.training import text_samples
+from keras_llm.training.compile import compile_language_model
+from keras_llm.training.metrics import Perplexity
+from keras_llm.training.model_registry import MODEL_KINDS, build_model
+from keras_llm.training.optimizers import make_optimizer
+from keras_llm.training.train_config import TrainConfig
+
+NonFiniteLossError = cb.NonFiniteLossError
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What `train_language_model` returns: the trained model and tokenizer, the resolved config, the
+    final metrics (also in metrics.json), Keras' history, and the paths written (key -> path or None)."""
+
+    model: keras.Model
+    tokenizer: object
+    config: TrainConfig
+    metrics: dict
+    history: dict
+    paths: dict
+
+
+def _as_config(config):
+    if isinstance(config, TrainConfig):
+        return config.validate()
+    return TrainConfig.from_dict(config).validate()
+
+
+def _task(config):
+    return MODEL_KINDS[config.model].task
+
+
+def make_dataset(config, tokenizer, files, *, batch_size=None, shuffle=True, repeat=False):
+    """The task's `tf.data` pipeline over `files` (`keras_llm.data` builders) for this run's settings."""
+    batch_size = batch_size or config.batch_size
+    if _task(config) == "seq2seq":
+        return seq2seq_dataset(files, tokenizer, batch_size=batch_size, max_source_len=config.seq_len,
+                               max_target_len=config.seq_len, shuffle=shuffle, seed=config.seed, repeat=repeat)
+    builder = masked_lm_dataset if _task(config) == "masked" else causal_lm_dataset
+    return builder(files, tokenizer, config.seq_len, batch_size, shuffle=shuffle, seed=config.seed, repeat=repeat,
+                   documents=config.documents, field=config.field)
+
+
+def make_eval_dataset(config, tokenizer, files, batch_size=None, drop_remainder=False):
+    """Like `make_dataset` but in order, once, and keeping the last partial batch (unless `drop_remainder`,
+    needed when several replicas split each batch). Returns `(dataset, number_of_batches)`; ValueError when
+    there is no batch."""
+    batch_size = batch_size or config.batch_size
+    if _task(config) == "seq2seq":
+        dataset = make_dataset(config, tokenizer, files, batch_size=batch_size, shuffle=False)
+    else:
+        dataset = make_dataset(config, tokenizer, files, batch_size=1, shuffle=False)
+        dataset = dataset.unbatch().batch(batch_size, drop_remainder=drop_remainder)
+    batches = _count_batches(dataset)
+    if not batches:
+        raise ValueError(f"evaluation data too small: {', '.join(files)} hold(s) no batch "
+                         f"of --seq-len {config.seq_len}")
+    return dataset, batches
+
+
+def _count_batches(dataset):
+    return int(dataset.reduce(0, lambda count, *_: count + 1))
+
+
+def _prepare_tokenizer(config, tokenizer, files):
+    if tokenizer is not None:
+        return tokenizer
+    if config.tokenizer_dir:
+        return load_tokenizer(config.tokenizer_dir)
+    corpus = files if _task(config) == "seq2seq" else load_texts(files, field=config.field, documents=config.documents)
+    return train_tokenizer(config.tokenizer, corpus, config.vocab_size)
+
+
+def _compile(model, config, total_steps):
+    metrics = [Perplexity()]
+    if _task(config) == "masked":
+        from keras_llm.training.metrics import MaskedTokenAccuracy
+
+        metrics.append(MaskedTokenAccuracy())
+    optimizer = make_optimizer(config.learning_rate, warmup_steps=min(config.warmup_steps, total_steps),
+                               total_steps=total_steps)
+    compile_language_model(model, optimizer=optimizer, metrics=metrics)
+
+
+def sample_function(model, tokenizer, config):
+    """`prompts -> texts` for the TensorBoard text summary of this task (continuations, fill-mask results or
+    translations)."""
+    task = _task(config)
+    if task == "causal":
+        return lambda prompts: text_samples.greedy_continuations(model, tokenizer, prompts, config.sample_tokens)
+    if task == "masked":
+        return lambda prompts: text_samples.fill_mask_predictions(model, tokenizer, prompts)
+    return lambda prompts: text_samples.greedy_translations(model, tokenizer, prompts, config.sample_tokens)
+
+
+@contextlib.contextmanager
+def _dtype_policy(mixed_precision):
+    previous = keras.config.dtype_policy()
+    if mixed_precision:
+        keras.config.set_dtype_policy("mixed_float16" if distribute.num_gpus() else "mixed_bfloat16")
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def _schedule(config, tokenizer, files):
+    """(steps_per_epoch, epochs, total_steps)."""
+    if config.steps:
+        per_epoch = config.steps_per_epoch or min(config.steps, 1000)
+        return per_epoch, math.ceil(config.steps / per_epoch), config.steps
+    per_epoch = _count_batches(make_dataset(config, tokenizer, files, shuffle=False))
+    if per_epoch == 0:
+        raise ValueError(f"training data too small for one batch of {config.batch_size} x {config.seq_len} tokens")
+    return per_epoch, config.epochs, per_epoch * config.epochs
+
+
+def training_stream(config, tokenizer, files, batch_size=None):
+    """The endless training input: `distribute.epoch_stream` (the same batches for every iterator, so resumes
+    and distributed runs are exact) over the task's examples. Masked LM draws its masks per batch from
+    `(seed, batch index)`, so they change every epoch and repeat exactly on a rerun. Seq2seq keeps its
+    builder's length bucketing (`shuffle().repeat()`): exact on resume with the same strategy only."""
+    batch_size = batch_size or config.batch_size
+    task = _task(config)
+    if task == "seq2seq":
+        return make_dataset(config, tokenizer, files, batch_size=batch_size, repeat=True)
+    map_batch = None
+    if task == "masked":
+        examples = masked_lm_dataset(files, tokenizer, config.seq_len, 1, mask_rate=0.0, shuffle=False,
+                                     documents=config.documents, field=config.field)
+        examples = examples.map(lambda inputs, labels, weights: labels).unbatch()
+        vocabulary_size = tokenizer.vocabulary_size
+
+        def map_batch(batch, seed_pair):
+            return mask_tokens(batch, seed_pair, vocabulary_size)
+    else:
+        examples = make_dataset(config, tokenizer, files, batch_size=1, shuffle=False).unbatch()
+    return distribute.epoch_stream(examples, batch_size, config.seed, map_batch=map_batch)
+
+
+def _train_input(config, tokenizer, files, strategy, start_step):
+    """The training stream from step `start_step`, sharded between workers as configured."""
+    _, num_workers, _ = distribute.worker_info(strategy)
+    if num_workers > 1 and config.shard_by == "file":
+        local_replicas = strategy.num_replicas_in_sync // num_workers
+
+        def build(shard, per_replica_batch):
+            return training_stream(config, tokenizer, shard, per_replica_batch).skip(start_step * local_replicas)
+
+        return distribute.per_worker_dataset(build, files, strategy, config.batch_size)
+    dataset = training_stream(config, tokenizer, files).skip(start_step)
+    return distribute.shard_dataset(dataset, config.shard_by)
+
+
+def is_causal_lm(model, config=None):
+    """Whether `model` is a causal LM (what `TextGenerator` and the serving export take): by the run's
+    `--model` kind when its config is known, else by its decoding methods (an encoder-decoder also has
+    `call_with_cache`, but it encodes a source first)."""
+    if config is not None:
+        return MODEL_KINDS[config.model].task == "causal"
+    decodes = hasattr(model, "call_with_cache") or hasattr(model, "call_with_state")
+    return decodes and not hasattr(model, "encode")
+
+
+def _callbacks(config, model, tokenizer, backup, total_steps, is_chief):
+    """keras_llm's callbacks in the order they must run (see keras_llm.training.callbacks)."""
+    throughput = cb.TokenThroughput(config.batch_size * config.seq_len)  # seq2seq: an upper bound (padding)
+    run_callbacks = [cb.NonFiniteLossGuard(), throughput, cb.GradientNormMonitor(), cb.StopAtStep(total_steps)]
+    tensorboard = None
+    if is_chief:
+        from keras_llm.training.tensorboard_logger import LanguageModelTensorBoard
+
+        tensorboard = LanguageModelTensorBoard(
+            config.location("tensorboard"), update_freq=config.log_every, tokenizer=tokenizer,
+            prompts=config.sample_prompts, sample_fn=sample_function(model, tokenizer, config),
+            profile_steps=config.profile_steps)
+        run_callbacks.append(tensorboard)
+    run_callbacks += [backup, cb.LanguageModelProgbar(config.verbose if is_chief else 0)]
+    return run_callbacks, throughput, tensorboard
+
+
+def train_language_model(config, *, tokenizer=None, strategy=None, callbacks=(), exporter=None):
+    """Trains a model as `config` says and writes the run directory; see the module docstring.
+
+    Args:
+        config: a `TrainConfig` or a dict of its fields (`train`, `output` and `epochs`/`steps` required).
+            `tensorboard_dir`, `serving_dir` and `backup_dir` place those outputs outside `output`
+            (TFX: the model-run and serving-model directories); `serving_dir=""` skips the export.
+        tokenizer: a trained `keras_llm.tokenizers.Tokenizer` to use as is (else `config.tokenizer_dir`,
+            else one is trained on the training files).
+        strategy: a `tf.distribute.Strategy`; default `keras_llm.distribute.make_strategy(config.distribute)`.
+        callbacks: extra Keras callbacks, run after keras_llm's own.
+        exporter: `exporter(model, tokenizer, export_base, max_new_tokens=...) -> path`, e.g.
+            `keras_llm.export.export_saved_model`; None writes no SavedModel. Only causal LMs are exported.
+
+    Returns:
+        A `TrainResult`.
+
+    Raises:
+        ValueError / FileNotFoundError: bad settings or inputs (one-line messages), before training.
+        NonFiniteLossError: the loss became NaN or infinite; the last checkpoint before it is kept.
+
+    Example:
+        >>> result = train_language_model({"model": "gpt", "train": ["corpus.txt"], "output": "runs/gpt",
+        ...                                "steps": 200, "seq_len": 64, "batch_size": 16})
+        >>> result.metrics["perplexity"], result.paths["serving"]
+    """
+    config = _as_config(config)
+    files = expand_paths(config.train)
+    valid_files = expand_paths(config.valid) if config.valid else None
+    MODEL_KINDS[config.model].model_class()  # an unavailable kind fails here, before any work
+    strategy = strategy or distribute.make_strategy(config.distribute, config.tpu)
+    if config.deterministic:
+        distribute.enable_determinism(config.seed)
+    else:
+        keras.utils.set_random_seed(config.seed)
+    worker, _, is_chief = distribute.worker_info(strategy)
+    distribute.per_replica_batch_size(config.batch_size, strategy)
+    backup_dir = config.location("backup")
+    if not is_chief:
+        backup_dir = os.path.join(backup_dir, f"worker-{worker}")
+
+    tokenizer = _prepare_tokenizer(config, tokenizer, files)
+    steps_per_epoch, epochs, total_steps = _schedule(config, tokenizer, files)
+    with _dtype_policy(config.mixed_precision):
+        with strategy.scope():
+            model = build_model(config, tokenizer.vocabulary_size)
+            first = next(iter(make_dataset(config, tokenizer, files, shuffle=False).take(1)))
+            model(first[0])
+            _compile(model, config, total_steps)
+        backup = keras.callbacks.BackupAndRestore(backup_dir, save_freq=config.checkpoint_every,
+                                                  double_checkpoint=True)
+        backup.set_model(model)
+        backup.on_train_begin()  # restores weights + optimizer state if an interrupted run left a backup
+        start_step = cb.global_step(model)
+
+        train_input = _train_input(config, tokenizer, files, strategy, start_step)
+        valid_input, valid_steps = None, None
+        if valid_files:
+            valid_input, valid_steps = make_eval_dataset(config, tokenizer, valid_files,
+                                                         drop_remainder=strategy.num_replicas_in_sync > 1)
+            # Repeated, with validation_steps = one pass: under a tf.distribute strategy Keras 3 draws a
+            # batch from the previous epoch's (finished) validation iterator before evaluating, which fails
+            # on a finite dataset in the second epoch.
+            valid_input = distribute.shard_dataset(valid_input.repeat(), "data")
+        run_callbacks, throughput, tensorboard = _callbacks(config, model, tokenizer, backup, total_steps, is_chief)
+        run_callbacks += list(callbacks)
+        started = time.perf_counter()
+        try:
+            if start_step >= total_steps:  # killed after the last checkpoint but before the end of `fit`
+                backup.on_train_end()
+            else:
+                if is_chief and start_step and config.verbose:
+                    print(f"resuming from step {start_step} of {total_steps} ({backup_dir})", flush=True)
+                model.fit(train_input, epochs=epochs, steps_per_epoch=steps_per_epoch, validation_data=valid_input,
+                          validation_steps=valid_steps, callbacks=run_callbacks, verbose=0)
+        except cb.NonFiniteLossError as e:
+            kept = (f"last good checkpoint kept in {backup_dir}" if os.path.isdir(backup_dir)
+                    else "no checkpoint was written yet")
+            raise cb.NonFiniteLossError(e.step, e.epoch, e.batch, e.value, note=kept) from None
+        finally:
+            if tensorboard is not None:
+                tensorboard.close()
+        seconds = time.perf_counter() - started
+
+        history = dict(getattr(model.history, "history", None) or {})
+        metrics = _final_metrics(model, history, throughput, config, total_steps, seconds)
+        paths = {"model": None, "tokenizer": None, "serving": None, "metrics": None,
+                 "tensorboard": config.location("tensorboard") if is_chief else None}
+        if is_chief:
+            paths.update(_write_outputs(model, tokenizer, config, metrics, strategy, exporter))
+    return TrainResult(model, tokenizer, config, metrics, history, paths)
+
+
+def _last(history, key):
+    values = history.get(key)
+    return float(values[-1]) if values else None
+
+
+def _final_metrics(model, history, throughput, config, total_steps, seconds):
+    metrics = {
+        "loss": _last(history, "loss"),
+        "perplexity": _last(history, "perplexity"),
+        "tokens_per_second": throughput.tokens_per_second,
+        "num_parameters": int(model.count_params()),
+        "steps": cb.global_step(model),
+        "total_steps": total_steps,
+        "train_seconds": seconds,
+        "model": config.model,
+    }
+    for key in history:
+        if key.startswith("val_"):
+            metrics[key] = _last(history, key)
+    return metrics
+
+
+def _write_outputs(model, tokenizer, config, metrics, strategy, exporter):
+    os.makedirs(config.output, exist_ok=True)
+    paths = {"model": config.location("model"), "tokenizer": config.location("tokenizer"),
+             "metrics": config.location("metrics")}
+    tokenizer.save(paths["tokenizer"])
+    model.save(paths["model"])
+    with open(config.location("config"), "w", encoding="utf-8") as f:
+        json.dump(config.to_dict(), f, indent=2)
+    serving_dir = config.location("serving")
+    if exporter is not None and serving_dir and is_causal_lm(model, config):
+        if strategy.num_replicas_in_sync > 1 or distribute.worker_info(strategy)[1] > 1:
+            model = keras.saving.load_model(paths["model"], compile=False)  # plain variables for tf.saved_model
+        context = getattr(model, "max_sequence_length", None)
+        max_new_tokens = min(config.max_new_tokens, context - 1) if context else config.max_new_tokens
+        paths["serving"] = exporter(model, tokenizer, serving_dir, max_new_tokens=max_new_tokens)
+    metrics["serving"] = paths.get("serving")
+    with open(paths["metrics"], "w", encoding="utf-8") as f:
+        json.dump(metrics, f, indent=2)
+    return paths
+
+
+def load_trained(model_dir):
+    """`(model, tokenizer, config)` of a run directory written by `train_language_model`."""
+    model_path = os.path.join(model_dir, "model.keras")
+    if not os.path.isfile(model_path):
+        raise FileNotFoundError(f"no trained model in {model_dir}: model.keras is missing")
+    config_path = os.path.join(model_dir, "train_config.json")
+    config = None
+    if os.path.isfile(config_path):
+        with open(config_path, encoding="utf-8") as f:
+            config = TrainConfig.from_dict(json.load(f))
+    tokenizer = load_tokenizer(os.path.join(model_dir, "tokenizer"))
+    model = keras.saving.load_model(model_path, compile=False)
+    return model, tokenizer, config
+
+
+def evaluate_language_model(model_dir, data, *, batch_size=None, seq_len=None):
+    """Loss, perplexity and token count of a trained run on `data` (files), batches in order.
+
+    Returns:
+        `{"loss", "perplexity", "num_tokens"}`: the mean token loss, the corpus perplexity and the number
+        of target tokens scored (the final partial block of fewer than `seq_len + 1` tokens is not).
+    """
+    files = expand_paths(data)
+    model, tokenizer, config = load_trained(model_dir)
+    config = config or TrainConfig(model="gpt", train=files, output=model_dir, steps=1)
+    if seq_len:
+        config.seq_len = int(seq_len)
+    dataset, steps = make_eval_dataset(config, tokenizer, files, batch_size=batch_size)
+    perplexity = Perplexity()
+    compile_language_model(model, metrics=[perplexity])
+    results = model.evaluate(dataset, steps=steps, return_dict=True, verbose=0)
+    return {"loss": float(results["loss"]), "perplexity": float(perplexity.result()),
+            "num_tokens": int(keras.ops.convert_to_numpy(perplexity.token_count))}

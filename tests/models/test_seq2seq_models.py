@@ -1,0 +1,182 @@
+"""Seq2SeqTransformer and LSTMSeq2Seq: training, incremental decoding, translate_ids, saving, presets."""
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_llm.data import seq2seq_dataset
+from keras_llm.datasets import grammar_translation_pairs
+from keras_llm.generation.decoding import SUPPRESSED_IDS
+from keras_llm.generation.seq2seq_decoding import translate_ids
+from keras_llm.models import LSTMSeq2Seq, Seq2SeqTransformer, from_preset, preset_config
+from keras_llm.tokenizers import WordTokenizer
+from keras_llm.training import compile_language_model
+
+SOURCE_VOCAB, TARGET_VOCAB = 40, 48
+BOS, EOS = 2, 3
+TRANSFORMER = dict(num_encoder_layers=1, num_decoder_layers=1, hidden_dim=32, num_heads=2, intermediate_dim=64,
+                   max_source_length=16, max_target_length=16)
+
+
+def _reversal_task(rows=64, seed=0):
+    """Source: 3-8 random ids; target: the source reversed and shifted by 10 (so vocabularies differ)."""
+    rng = np.random.default_rng(seed)
+    source = np.zeros((rows, 8), "int32")
+    decoder_inputs = np.zeros((rows, 9), "int32")
+    targets = np.zeros((rows, 9), "int32")
+    for row in range(rows):
+        tokens = rng.integers(7, 30, size=int(rng.integers(3, 9)))
+        target = tokens[::-1] + 10
+        source[row, : len(tokens)] = tokens
+        decoder_inputs[row, : len(tokens) + 1] = [BOS, *target]
+        targets[row, : len(tokens) + 1] = [*target, EOS]
+    return {"encoder_inputs": source, "decoder_inputs": decoder_inputs}, targets
+
+
+def _make(kind):
+    keras.utils.set_random_seed(0)
+    if kind == "transformer":
+        return Seq2SeqTransformer(SOURCE_VOCAB, TARGET_VOCAB, **TRANSFORMER)
+    cell, attention = kind.split("-")
+    return LSTMSeq2Seq(SOURCE_VOCAB, TARGET_VOCAB, cell=cell, num_layers=2, hidden_dim=32, attention=attention)
+
+
+@pytest.fixture(scope="module")
+def translation_data():
+    pairs = grammar_translation_pairs(400, seed=0)
+    source_tokenizer = WordTokenizer.train(tf.data.Dataset.from_tensor_slices([s for s, _ in pairs]), vocab_size=200)
+    target_tokenizer = WordTokenizer.train(tf.data.Dataset.from_tensor_slices([t for _, t in pairs]), vocab_size=200)
+    dataset = seq2seq_dataset(
+        tf.data.Dataset.from_tensor_slices((np.array([s for s, _ in pairs]), np.array([t for _, t in pairs]))),
+        source_tokenizer, target_tokenizer, batch_size=32, max_source_len=24, max_target_len=24, seed=0,
+    )
+    return dataset, source_tokenizer, target_tokenizer
+
+
+@pytest.fixture(scope="module")
+def trained(translation_data):
+    """{kind: (model, history, a batch of inputs)}: the LSTM trained on seq2seq_dataset batches, the
+    Transformer on the fixed-shape reversal task (one trace of its train step instead of one per shape)."""
+    dataset, source_tokenizer, target_tokenizer = translation_data
+    keras.utils.set_random_seed(0)
+    lstm = LSTMSeq2Seq(source_tokenizer.vocabulary_size, target_tokenizer.vocabulary_size, num_layers=1,
+                       hidden_dim=32)
+    compile_language_model(lstm, optimizer={"learning_rate": 1e-2})
+    lstm_history = lstm.fit(dataset, epochs=3, verbose=0).history
+    transformer = _make("transformer")
+    compile_language_model(transformer, optimizer={"learning_rate": 1e-2})
+    inputs, targets = _reversal_task(rows=64)
+    transformer_history = transformer.fit(inputs, targets, batch_size=16, epochs=6, verbose=0).history
+    return {
+        "lstm-luong": (lstm, lstm_history, next(iter(dataset))[0]),
+        "transformer": (transformer, transformer_history, inputs),
+    }
+
+
+@pytest.mark.parametrize("kind", ["transformer", "lstm-luong"])
+def test_loss_falls(trained, kind):
+    history = trained[kind][1]
+    assert history["loss"][-1] < history["loss"][0] - 0.5, history
+    assert history["perplexity"][-1] < history["perplexity"][0] / 2, history
+
+
+@pytest.mark.parametrize("kind", ["transformer", "lstm-luong"])
+def test_save_load_round_trip(trained, kind, tmp_path):
+    model, _, inputs = trained[kind]
+    path = os.path.join(tmp_path, f"{kind}.keras")
+    model.save(path)
+    restored = keras.saving.load_model(path, safe_mode=True)
+    assert type(restored) is type(model)
+    assert json.dumps(restored.get_config()) == json.dumps(model.get_config())
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(restored(inputs)), keras.ops.convert_to_numpy(model(inputs)))
+
+
+def _step_by_step(model, inputs):
+    source, decoder_inputs = inputs["encoder_inputs"], inputs["decoder_inputs"]
+    steps = []
+    if isinstance(model, Seq2SeqTransformer):
+        outputs, mask = model.encode(source)
+        cache = model.init_cache(len(source), max_length=decoder_inputs.shape[1])
+        for t in range(decoder_inputs.shape[1]):
+            logits, cache = model.call_with_cache(decoder_inputs[:, t : t + 1], cache, t, outputs, mask)
+            steps.append(keras.ops.convert_to_numpy(logits))
+    else:
+        outputs, mask, state = model.encode(source)
+        for t in range(decoder_inputs.shape[1]):
+            logits, state = model.call_with_state(decoder_inputs[:, t : t + 1], state, outputs, mask)
+            steps.append(keras.ops.convert_to_numpy(logits))
+    return np.concatenate(steps, axis=1)
+
+
+@pytest.mark.parametrize("kind", ["transformer", "lstm-luong", "gru-bahdanau"])
+def test_incremental_decoding_equals_full_forward(kind):
+    model = _make(kind)
+    inputs, _ = _reversal_task(rows=4)
+    full = keras.ops.convert_to_numpy(model(inputs))
+    assert full.shape == (4, 9, TARGET_VOCAB)
+    np.testing.assert_allclose(_step_by_step(model, inputs), full, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["transformer", "lstm-luong"])
+def test_source_padding_changes_nothing(kind):
+    model = _make(kind)
+    inputs, _ = _reversal_task(rows=4)
+    padded = dict(inputs, encoder_inputs=np.pad(inputs["encoder_inputs"], ((0, 0), (0, 5))))
+    np.testing.assert_allclose(model(padded), model(inputs), atol=1e-5)
+    if kind != "transformer":
+        _, _, state = model.encode(inputs["encoder_inputs"])
+        _, _, padded_state = model.encode(padded["encoder_inputs"])
+        np.testing.assert_allclose(padded_state, state, atol=1e-6)  # the state after the last real token
+
+
+def _sequence_scores(model, source, hypotheses):
+    """Teacher-forced per-row log-probability of `hypotheses` (up to and including <eos>), suppressed ids
+    excluded as in decoding, and the argmax at each position."""
+    decoder_inputs = np.concatenate([np.full((len(source), 1), BOS, "int32"), hypotheses[:, :-1]], axis=1)
+    logits = keras.ops.convert_to_numpy(model({"encoder_inputs": source, "decoder_inputs": decoder_inputs}))
+    logits[..., list(SUPPRESSED_IDS)] = -1e9
+    logprobs = logits - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1, keepdims=True)) - logits.max(
+        -1, keepdims=True)
+    chosen = np.take_along_axis(logprobs, hypotheses[..., None], axis=-1)[..., 0]
+    eos_seen = np.cumsum(hypotheses == EOS, axis=1) - (hypotheses == EOS)
+    live = (eos_seen == 0) & (hypotheses != 0)
+    return (chosen * live).sum(axis=1), logits.argmax(-1), live
+
+
+@pytest.mark.parametrize("kind", ["transformer", "lstm-luong"])
+def test_translate_ids_greedy_and_beam(trained, kind):
+    model, _, inputs = trained[kind]
+    source = np.asarray(inputs["encoder_inputs"])[:6]
+    greedy = keras.ops.convert_to_numpy(translate_ids(model, source, max_length=12))
+    assert greedy.shape == (6, 12)
+    # every greedy token is the argmax of the full model fed the greedy prefix
+    greedy_score, argmax, live = _sequence_scores(model, source, greedy)
+    np.testing.assert_array_equal(np.where(live, greedy, 0), np.where(live, argmax, 0))
+    # nothing but padding after <eos>
+    after_eos = np.cumsum(greedy == EOS, axis=1) - (greedy == EOS)
+    assert np.all(greedy[after_eos > 0] == 0)
+    beam = keras.ops.convert_to_numpy(translate_ids(model, source, max_length=12, beam_width=3))
+    beam_score, _, _ = _sequence_scores(model, source, beam)
+    assert np.all(beam_score >= greedy_score - 1e-3), (beam_score, greedy_score)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(translate_ids(model, source, 12, beam_width=1)), greedy)
+
+
+def test_translate_ids_checks_the_target_length():
+    with pytest.raises(ValueError, match="max_target_length"):
+        translate_ids(_make("transformer"), np.ones((1, 4), "int32"), max_length=40)
+
+
+def test_seq2seq_presets():
+    config = preset_config("seq2seq-small")
+    assert (config["num_encoder_layers"], config["num_decoder_layers"], config["hidden_dim"], config["num_heads"]) == (
+        3, 3, 256, 4)
+    model = from_preset("seq2seq-small", vocabulary_size=(100, 120), hidden_dim=32, intermediate_dim=64)
+    assert isinstance(model, Seq2SeqTransformer)
+    assert (model.source_vocabulary_size, model.target_vocabulary_size) == (100, 120)
+    shared = from_preset("lstm-seq2seq-small", vocabulary_size=90, hidden_dim=16)
+    assert isinstance(shared, LSTMSeq2Seq) and shared.target_vocabulary_size == 90
+    with pytest.raises(ValueError, match="vocabulary size"):
+        from_preset("seq2seq-small", vocabulary_size=(1, 2, 3))
