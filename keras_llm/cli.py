@@ -210,7 +210,42 @@ def build_parser():
     export.add_argument("--version", type=int, metavar="N", help="default: the current Unix time")
     export.add_argument("--max-new-tokens", type=int, metavar="N", help="continuation length of `generate`")
     export.set_defaults(run=_export)
+
+    pipeline = commands.add_parser(
+        "pipeline", help="run the local TFX pipeline (LocalDagRunner, SQLite ML Metadata); needs the tfx extra")
+    pipeline.add_argument("--data", required=True, metavar="DIR", help="directory of .txt / .jsonl corpus files")
+    pipeline.add_argument("--output", required=True, metavar="DIR",
+                          help="pipeline artifacts, metadata.sqlite and serving/<version> go here")
+    pipeline.add_argument("--model", default="gpt", choices=["gpt", "lstm", "gru", "rnn"])
+    pipeline.add_argument("--tokenizer", default="word", choices=["word", "wordpiece", "byte", "sentencepiece"])
+    pipeline.add_argument("--vocab-size", type=int, default=1000, metavar="N")
+    pipeline.add_argument("--train-steps", type=int, default=600, metavar="N")
+    pipeline.add_argument("--seq-len", type=int, default=64, metavar="N")
+    pipeline.add_argument("--batch-size", type=int, default=16, metavar="N")
+    pipeline.add_argument("--learning-rate", type=float, default=3e-3, metavar="F")
+    pipeline.add_argument("--perplexity-threshold", type=float, default=1e9, metavar="F",
+                          help="bless only at or below this eval perplexity")
+    pipeline.add_argument("--builtin-corpus", action="store_true",
+                          help="first write a generated corpus into --data")
+    pipeline.set_defaults(run=_pipeline)
     return parser
+
+
+def _pipeline(args):
+    # The CLI is the rightmost layer: it may reach the TFX components (imported only for this command).
+    try:
+        from tfx_components.local_run import print_summary, run_local_pipeline, write_builtin_corpus
+    except ImportError as e:
+        raise ValueError(f"TFX is not installed ({e}); install keras-llm[tfx]") from None
+    if args.builtin_corpus:
+        write_builtin_corpus(args.data)
+    if not os.path.isdir(args.data):
+        raise FileNotFoundError(f"data directory not found: {args.data}")
+    summary = run_local_pipeline(args.data, args.output, model=args.model, tokenizer=args.tokenizer,
+                                 vocab_size=args.vocab_size, train_steps=args.train_steps, seq_len=args.seq_len,
+                                 batch_size=args.batch_size, learning_rate=args.learning_rate,
+                                 perplexity_threshold=args.perplexity_threshold)
+    print_summary(summary)
 
 
 def main(argv=None):

@@ -7,4 +7,5 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 venv=$(scripts/ensure_env.sh tfx)
 export KERAS_BACKEND=tensorflow TF_CPP_MIN_LOG_LEVEL=2
-"$venv/bin/python" examples/tfx_local_pipeline.py --output "${1:-$root/output/pipeline-demo}" "${@:2}"
+out="${1:-$root/output/pipeline-demo}"
+"$venv/bin/keras-llm" pipeline --builtin-corpus --data "$out/data" --output "$out" "${@:2}"

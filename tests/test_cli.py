@@ -23,3 +23,11 @@ def test_bad_flag_is_one_line_error(capsys):
     out = subprocess.run([sys.executable, "-m", "keras_llm.cli", "corpus", "--kind", "nope", "--output", "x"],
                          capture_output=True, text=True)
     assert out.returncode == 2 and "invalid choice" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_pipeline_command_flags_and_missing_data(tmp_path, capsys):
+    import pytest
+
+    pytest.importorskip("tfx")
+    assert main(["pipeline", "--data", str(tmp_path / "nope"), "--output", str(tmp_path / "out")]) == 2
+    assert "data directory not found" in capsys.readouterr().err
