@@ -51,9 +51,10 @@ def run_mirrored(args):
         distribute.split_cpu(args.cpus)  # before any TensorFlow op
     strategy = distribute.make_strategy("mirrored")
     print(f"MirroredStrategy over {strategy.num_replicas_in_sync} replicas", flush=True)
+    from keras_llm.export import export_saved_model
     from keras_llm.training.trainer import train_language_model
 
-    result = train_language_model(_settings(args), strategy=strategy)
+    result = train_language_model(_settings(args), strategy=strategy, exporter=export_saved_model)
     print(json.dumps(result.metrics))
 
 
@@ -62,12 +63,13 @@ def run_worker(args):
 
     strategy = distribute.make_strategy("auto")  # TF_CONFIG names the cluster -> multi-worker
     _, num_workers, is_chief = distribute.worker_info(strategy)
+    from keras_llm.export import export_saved_model
     from keras_llm.training.trainer import train_language_model
 
     settings = _settings(args)
     if not is_chief:
         settings["verbose"] = 0
-    result = train_language_model(settings, strategy=strategy)
+    result = train_language_model(settings, strategy=strategy, exporter=export_saved_model)
     if is_chief:
         print(f"{num_workers} workers, {strategy.num_replicas_in_sync} replicas", flush=True)
         print(json.dumps(result.metrics))

@@ -43,7 +43,9 @@ SCRIPT = textwrap.dedent(
                     "steps_per_epoch": 4, "seq_len": 16, "batch_size": 8, "vocab_size": 150, "hidden_dim": 32,
                     "num_layers": 1, "num_heads": 2, "dropout": 0.0, "learning_rate": 3e-3, "verbose": 0,
                     "sample_prompts": ["the"], "sample_tokens": 2, "serving_dir": "" if name == "one" else None}
-        result = train_language_model(settings, strategy=strategy, callbacks=[losses])
+        from keras_llm.export import export_saved_model
+
+        result = train_language_model(settings, strategy=strategy, callbacks=[losses], exporter=export_saved_model)
         results[name] = {"replicas": strategy.num_replicas_in_sync, "steps": losses.values,
                          "val_loss": result.metrics["val_loss"], "serving": result.paths["serving"]}
     print(json.dumps(results))
