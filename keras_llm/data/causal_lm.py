@@ -1,5 +1,4 @@
 """Causal language-model dataset: documents packed into fixed-length blocks, targets shifted by one."""
-import tensorflow as tf
 
 from keras_llm.data.packing import AUTOTUNE, finish, pack, require_non_empty, token_stream
 

@@ -1,5 +1,4 @@
 """Text in, text out: binds a tokenizer to a causal LM and a decoding strategy."""
-import keras
 import numpy as np
 from keras import ops
 
