@@ -118,3 +118,40 @@ def test_make_optimizer_options_and_config():
     assert keras.optimizers.serialize(restored) == serialized
     per_variable = make_optimizer(clipnorm=0.5)
     assert per_variable.clipnorm == 0.5 and per_variable.global_clipnorm is None
+
+
+def test_perplexity_matches_reference_with_padding_and_sample_weights():
+    rng = np.random.default_rng(1)
+    logits = (rng.normal(size=(4, 9, 37)) * 20).astype("float32")  # large logits: the max shift matters
+    targets = rng.integers(1, 37, size=(4, 9)).astype("int32")
+    targets[1, 5:] = 0
+    targets[3, 2:] = 0
+    weights = np.array([[1.0], [0.5], [0.0], [2.0]], "float32") * rng.uniform(0.5, 1.5, size=(4, 9)).astype("float32")
+    metric = Perplexity()
+    metric.update_state(targets[:2], logits[:2], sample_weight=weights[:2])
+    metric.update_state(targets[2:], logits[2:], sample_weight=weights[2:])
+    shifted = logits.astype("float64") - logits.max(-1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+    nll = -np.take_along_axis(log_probs, targets[..., None], axis=-1)[..., 0]
+    token_weights = (targets != 0) * weights
+    expected = np.exp((nll * token_weights).sum() / token_weights.sum())
+    np.testing.assert_allclose(float(metric.result()), expected, rtol=1e-5)
+    # per-row sample weights [batch] broadcast over the tokens, as before
+    metric.reset_state()
+    metric.update_state(targets, logits, sample_weight=weights[:, 0])
+    row_weights = (targets != 0) * weights[:, :1]
+    np.testing.assert_allclose(float(metric.result()), np.exp((nll * row_weights).sum() / row_weights.sum()), rtol=1e-5)
+
+
+def test_loss_gradient_equals_softmax_minus_one_hot():
+    import tensorflow as tf
+
+    logits = tf.constant(LOGITS)
+    with tf.GradientTape() as tape:
+        tape.watch(logits)
+        loss = MaskedSparseCategoricalCrossentropy()(TARGETS, logits)
+    gradient = tape.gradient(loss, logits).numpy()
+    probs = np.exp(LOGITS) / np.exp(LOGITS).sum(-1, keepdims=True)
+    mask = (TARGETS != 0)[..., None]
+    expected = (probs - np.eye(11, dtype="float32")[TARGETS]) * mask / mask.sum()
+    np.testing.assert_allclose(gradient, expected, atol=1e-6)
