@@ -32,8 +32,9 @@ class BertMaskedLM(keras.Model):
     `sample_weight = 1` at the masked positions. `keras_llm.training.compile_language_model` uses
     `MaskedSparseCategoricalCrossentropy`, which multiplies its per-token losses by the sample weights, so the
     loss is the mean over the masked tokens only. Keras hands sample weights to `weighted_metrics` only (not
-    to `metrics`), so compile with `metrics=[], weighted_metrics=[MaskedTokenAccuracy(), Perplexity()]` to
-    score the masked positions. The encoder's pooler (if any) gets no gradient from this task.
+    to `metrics`), so for a `BertMaskedLM` it compiles `metrics=[]` and
+    `weighted_metrics=[MaskedTokenAccuracy(), Perplexity()]`: the metrics score the masked positions only
+    (do the same when compiling by hand). The encoder's pooler (if any) gets no gradient from this task.
 
     Args:
         encoder: a `BertEncoder`, or a dict of `BertEncoder` constructor arguments.

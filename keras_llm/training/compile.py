@@ -1,21 +1,36 @@
 """One call that compiles a language model with keras_llm's loss, metric and optimizer."""
 from keras_llm.training.losses import MaskedSparseCategoricalCrossentropy
-from keras_llm.training.metrics import Perplexity
+from keras_llm.training.metrics import MaskedTokenAccuracy, Perplexity
 from keras_llm.training.optimizers import make_optimizer
 
 
-def compile_language_model(model, optimizer=None, loss=None, metrics=None, **compile_kwargs):
+def is_masked_lm(model):
+    """Whether `model` is a masked LM (`BertMaskedLM`): its batches carry the masked positions as sample
+    weights, so its metrics must be weighted metrics."""
+    from keras_llm.models import BertMaskedLM
+
+    return isinstance(model, BertMaskedLM)
+
+
+def compile_language_model(model, optimizer=None, loss=None, metrics=None, masked=None, **compile_kwargs):
     """`model.compile` with language-model defaults; every argument can be overridden.
 
     This lives in `training` rather than in an overridden `Model.compile` because models sit to the left of
     training in the package's import direction (models never import training).
 
+    Masked LMs (`masked_lm_dataset` batches are `(inputs, labels, sample_weight)`, weight 1 at the masked
+    positions) get `metrics=[]` and `weighted_metrics=[MaskedTokenAccuracy(), Perplexity()]` by default:
+    Keras hands sample weights to `weighted_metrics` only, so plain metrics would score every position.
+
     Args:
         model: a `keras.Model` mapping token ids to logits (targets are token ids, 0 = padding).
         optimizer: an optimizer or a dict of `make_optimizer` arguments; default `make_optimizer()`.
-        loss: default `MaskedSparseCategoricalCrossentropy()` (per-token mean, padding ignored).
-        metrics: default `[Perplexity()]`.
-        **compile_kwargs: other `model.compile` arguments (`jit_compile`, `steps_per_execution`, ...).
+        loss: default `MaskedSparseCategoricalCrossentropy()` (per-token mean, padding ignored, times the
+            sample weights).
+        metrics: default `[Perplexity()]`; `[]` for a masked LM.
+        masked: whether `model` is a masked LM; default: whether it is a `BertMaskedLM`.
+        **compile_kwargs: other `model.compile` arguments (`weighted_metrics`, `jit_compile`, ...). A masked
+            LM's default `weighted_metrics` is `[MaskedTokenAccuracy(), Perplexity()]`.
 
     Returns:
         The model, compiled.
@@ -32,7 +47,14 @@ def compile_language_model(model, optimizer=None, loss=None, metrics=None, **com
         optimizer = make_optimizer(**optimizer)
     if loss is None:
         loss = MaskedSparseCategoricalCrossentropy()
-    if metrics is None:
+    if masked is None:
+        masked = is_masked_lm(model)
+    if masked:
+        if metrics is None:
+            metrics = []
+        if compile_kwargs.get("weighted_metrics") is None:
+            compile_kwargs["weighted_metrics"] = [MaskedTokenAccuracy(), Perplexity()]
+    elif metrics is None:
         metrics = [Perplexity()]
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics, **compile_kwargs)
     return model

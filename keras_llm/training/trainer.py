@@ -106,14 +106,11 @@ def _prepare_tokenizer(config, tokenizer, files):
 
 
 def _compile(model, config, total_steps):
-    metrics = [Perplexity()]
-    if _task(config) == "masked":
-        from keras_llm.training.metrics import MaskedTokenAccuracy
-
-        metrics.append(MaskedTokenAccuracy())
+    """Perplexity; for masked LMs, masked-token accuracy and perplexity as weighted metrics (the sample
+    weights mark the masked positions; Keras gives them to weighted metrics only)."""
     optimizer = make_optimizer(config.learning_rate, warmup_steps=min(config.warmup_steps, total_steps),
                                total_steps=total_steps)
-    compile_language_model(model, optimizer=optimizer, metrics=metrics)
+    compile_language_model(model, optimizer=optimizer, masked=_task(config) == "masked")
 
 
 def sample_function(model, tokenizer, config):
@@ -378,7 +375,10 @@ def evaluate_language_model(model_dir, data, *, batch_size=None, seq_len=None):
         config.seq_len = int(seq_len)
     dataset, steps = make_eval_dataset(config, tokenizer, files, batch_size=batch_size)
     perplexity = Perplexity()
-    compile_language_model(model, metrics=[perplexity])
+    if _task(config) == "masked":  # the sample weights mark the masked positions: weighted metrics only
+        compile_language_model(model, metrics=[], weighted_metrics=[perplexity], masked=True)
+    else:
+        compile_language_model(model, metrics=[perplexity], masked=False)
     results = model.evaluate(dataset, steps=steps, return_dict=True, verbose=0)
     return {"loss": float(results["loss"]), "perplexity": float(perplexity.result()),
             "num_tokens": int(keras.ops.convert_to_numpy(perplexity.token_count))}
