@@ -67,11 +67,23 @@ def set_threads(threads):
 
 
 def environment():
+    """Versions and machine facts for the JSON line. TensorFlow is reported when it is importable (it is not on
+    a JAX-only GPU machine); with the JAX backend, jax's version and its devices are reported too."""
     import keras
-    import tensorflow as tf
 
-    info = {"tensorflow": tf.__version__, "keras": keras.__version__, "backend": keras.backend.backend(),
+    info = {"keras": keras.__version__, "backend": keras.backend.backend(),
             "cpus": os.cpu_count(), "python": platform.python_version()}
+    try:
+        import tensorflow as tf
+
+        info = {"tensorflow": tf.__version__, **info}
+    except ImportError:
+        pass
+    if keras.backend.backend() == "jax":
+        import jax
+
+        info["jax"] = jax.__version__
+        info["devices"] = sorted({device.device_kind for device in jax.devices()})
     try:
         import keras_hub
 
