@@ -1,4 +1,5 @@
 """tf.data input pipelines: text sources and task builders that `model.fit` takes directly."""
+from keras_llm.data.cardinality import count_batches, with_known_cardinality
 from keras_llm.data.causal_lm import causal_lm_dataset
 from keras_llm.data.classification import classification_dataset
 from keras_llm.data.masked_lm import mask_tokens, masked_lm_dataset
@@ -13,6 +14,7 @@ from keras_llm.data.sources import (
 )
 
 __all__ = [
-    "causal_lm_dataset", "classification_dataset", "csv_dataset", "jsonl_dataset", "load_texts", "mask_tokens",
-    "masked_lm_dataset", "pack", "read_pairs", "seq2seq_dataset", "text_file_dataset", "tfrecord_dataset",
+    "causal_lm_dataset", "classification_dataset", "count_batches", "csv_dataset", "jsonl_dataset", "load_texts",
+    "mask_tokens", "masked_lm_dataset", "pack", "read_pairs", "seq2seq_dataset", "text_file_dataset",
+    "tfrecord_dataset", "with_known_cardinality",
 ]

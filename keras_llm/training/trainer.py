@@ -27,7 +27,8 @@ import time
 import keras
 
 from keras_llm import distribute
-from keras_llm.data import causal_lm_dataset, load_texts, mask_tokens, masked_lm_dataset, seq2seq_dataset
+from keras_llm.data import (causal_lm_dataset, count_batches, load_texts, mask_tokens, masked_lm_dataset,
+                            seq2seq_dataset, with_known_cardinality)
 from keras_llm.data.sources import expand_paths
 from keras_llm.tokenizers import load_tokenizer, train_tokenizer
 from keras_llm.training import callbacks as cb
@@ -85,15 +86,11 @@ def make_eval_dataset(config, tokenizer, files, batch_size=None, drop_remainder=
     else:
         dataset = make_dataset(config, tokenizer, files, batch_size=1, shuffle=False)
         dataset = dataset.unbatch().batch(batch_size, drop_remainder=drop_remainder)
-    batches = _count_batches(dataset)
+    dataset, batches = with_known_cardinality(dataset)  # else Keras logs an extra empty batch into `fit`'s loss
     if not batches:
         raise ValueError(f"evaluation data too small: {', '.join(files)} hold(s) no batch "
                          f"of --seq-len {config.seq_len}")
     return dataset, batches
-
-
-def _count_batches(dataset):
-    return int(dataset.reduce(0, lambda count, *_: count + 1))
 
 
 def _prepare_tokenizer(config, tokenizer, files):
@@ -140,7 +137,7 @@ def _schedule(config, tokenizer, files):
     if config.steps:
         per_epoch = config.steps_per_epoch or min(config.steps, 1000)
         return per_epoch, math.ceil(config.steps / per_epoch), config.steps
-    per_epoch = _count_batches(make_dataset(config, tokenizer, files, shuffle=False))
+    per_epoch = count_batches(make_dataset(config, tokenizer, files, shuffle=False))
     if per_epoch == 0:
         raise ValueError(f"training data too small for one batch of {config.batch_size} x {config.seq_len} tokens")
     return per_epoch, config.epochs, per_epoch * config.epochs
