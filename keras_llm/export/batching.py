@@ -26,9 +26,12 @@ def chunked(fn, inputs, chunk_size, output_signature):
     return {k: tf.cond(num_chunks > 0, a.concat, lambda d=output_signature[k]: tf.zeros([0], d)) for k, a in arrays.items()}
 
 
-def truncate_text(texts, max_bytes):
-    """Keeps the last `max_bytes` bytes of each string (a cut UTF-8 character is cleaned by normalization),
-    which bounds tokenization work for huge inputs."""
+def truncate_text(texts, max_bytes, keep="end"):
+    """Keeps the last (`keep="end"`, for prompts) or first (`keep="start"`, for encoder inputs) `max_bytes`
+    bytes of each string (a cut UTF-8 character is cleaned by normalization), which bounds tokenization work
+    for huge inputs."""
+    if keep == "start":
+        return tf.strings.substr(texts, 0, max_bytes)
     length = tf.strings.length(texts)
     start = tf.maximum(length - max_bytes, 0)
     return tf.strings.substr(texts, start, length - start)

@@ -1,16 +1,15 @@
 """The serving module of a causal language model: generate, score and tf.Example signatures."""
 import tensorflow as tf
 
+from keras_llm.export.base import STRINGS, ServingModule
 from keras_llm.export.batching import chunked, prompt_batch, truncate_text
 from keras_llm.generation.decoding import Decoder, generate_ids
 from keras_llm.generation.samplers import Sampler
 from keras_llm.generation.scoring import score_ids
 from keras_llm.tokenizers.special_tokens import EOS_ID
 
-STRINGS = tf.TensorSpec([None], tf.string)
 
-
-class CausalLMServingModule(tf.Module):
+class CausalLMServingModule(ServingModule):
     """Wraps a trained causal LM and its tokenizer for `tf.saved_model.save`.
 
     Args:
@@ -25,13 +24,7 @@ class CausalLMServingModule(tf.Module):
 
     def __init__(self, model, tokenizer, max_new_tokens=32, sampler=None, max_batch_size=64,
                  max_prompt_tokens=512, feature_name="text"):
-        super().__init__(name="causal_lm_serving")
-        if not model.built:  # variables created while tracing a signature would get loop-scoped names
-            model(tf.zeros([1, 1], tf.int32))
-        self.model = model
-        # Track the backing tf.Variables themselves: TF1-style loaders (TF Serving, saved_model_cli run)
-        # restore variables through the checkpoint's object graph and cannot find Keras 3 variables otherwise.
-        self._variables = [v.value for v in model.variables]
+        super().__init__(model, lambda: tf.zeros([1, 1], tf.int32), feature_name, name="causal_lm_serving")
         self.tokenizer = tokenizer
         self._decoder = Decoder(model)
         context = self._decoder.max_length
@@ -41,7 +34,6 @@ class CausalLMServingModule(tf.Module):
         self.max_prompt_tokens = int(max_prompt_tokens if context is None else min(max_prompt_tokens, context - max_new_tokens))
         self.max_score_tokens = int(context or max_prompt_tokens + max_new_tokens)
         self.max_batch_size = int(max_batch_size)
-        self.feature_name = feature_name
         self._sampler = sampler or Sampler("greedy")
         self._max_bytes = 64 * self.max_score_tokens  # generous: a token is rarely > 64 bytes
 
@@ -96,9 +88,7 @@ class CausalLMServingModule(tf.Module):
     @tf.function(input_signature=[STRINGS])
     def serving_default(self, examples):
         """Serialized tf.Example (`examples` string[None], text in the feature `feature_name`) -> `text`."""
-        spec = {self.feature_name: tf.io.FixedLenFeature([], tf.string, default_value="")}
-        prompts = tf.io.parse_example(examples, spec)[self.feature_name]
-        return self.generate(prompts)
+        return self.generate(self.parse_texts(examples))
 
     def signatures(self):
         return {

@@ -5,12 +5,29 @@ import time
 import tensorflow as tf
 
 from keras_llm.export.causal_lm_module import CausalLMServingModule
+from keras_llm.export.task_modules import ClassifierServingModule, MaskedLMServingModule, Seq2SeqServingModule
 
 WARMUP_FILE = "tf_serving_warmup_requests"
 
 
 def serving_module_for(model, tokenizer, **options):
-    """The serving module that fits the model: causal LMs get generate/score (more kinds register here)."""
+    """The serving module that fits the model, with its signatures:
+
+    | model | signatures (`serving_default` forwards to the first) |
+    |---|---|
+    | `Seq2SeqTransformer`, `LSTMSeq2Seq` | generate, generate_with_options (options: `target_tokenizer`, ...) |
+    | `TextClassifier` | classify, embed (options: `labels`, `stop_words`, ...) |
+    | `BertMaskedLM` | fill_mask, embed (options: `top_k`, ...); a bare `BertEncoder`: embed |
+    | causal LMs (`TransformerLanguageModel`, `RNNLanguageModel`) | generate, generate_with_options, score |
+    """
+    from keras_llm.models import BertEncoder, BertMaskedLM, TextClassifier
+
+    if hasattr(model, "encode") and (hasattr(model, "call_with_cache") or hasattr(model, "call_with_state")):
+        return Seq2SeqServingModule(model, tokenizer, **options)
+    if isinstance(model, TextClassifier):
+        return ClassifierServingModule(model, tokenizer, **options)
+    if isinstance(model, (BertMaskedLM, BertEncoder)):
+        return MaskedLMServingModule(model, tokenizer, **options)
     if hasattr(model, "call_with_cache") or hasattr(model, "call_with_state"):
         return CausalLMServingModule(model, tokenizer, **options)
     raise TypeError(f"no serving signatures for {type(model).__name__}")
@@ -32,7 +49,8 @@ def export_saved_model(model, tokenizer, export_base, version=None, **options):
         tokenizer: its tokenizer.
         export_base: the model's base directory (TF Serving's `--model_base_path`).
         version: integer version; default: the current Unix time in seconds (increasing, as TF Serving wants).
-        **options: options of the serving module (`max_new_tokens`, `sampler`, `max_batch_size`, ...).
+        **options: options of the serving module (`max_new_tokens`, `sampler`, `max_batch_size`, ...; see
+            `serving_module_for`).
 
     Example:
         >>> path = export_saved_model(model, tokenizer, "/models/lm")   # /models/lm/1795400000

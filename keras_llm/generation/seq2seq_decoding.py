@@ -7,7 +7,7 @@ loops run it: `generate_ids` (greedy) and `beam_search_ids`. The target prompt i
 from keras import ops
 
 from keras_llm.generation.beam_search import beam_search_ids
-from keras_llm.generation.decoding import SUPPRESSED_IDS, generate_ids
+from keras_llm.generation.decoding import generate_ids, suppression_row
 from keras_llm.tokenizers.special_tokens import BOS_ID, EOS_ID, PAD_ID
 
 
@@ -49,15 +49,14 @@ class Seq2SeqDecoder:
         else:
             logits, state = self.model.call_with_state(ids, state, self.encoder_outputs, self.encoder_mask)
         logits = ops.cast(logits[:, -1, :], "float32")
-        suppressed = ops.convert_to_tensor(SUPPRESSED_IDS, dtype="int32")
-        penalty = ops.sum(ops.one_hot(suppressed, ops.shape(logits)[-1], dtype="float32"), axis=0) * -1e9
-        return logits + penalty, state
+        return logits + suppression_row(logits.shape[-1]), state
 
 
-def translate_ids(model, source_ids, max_length, beam_width=1, length_penalty=0.0):
+def translate_ids(model, source_ids, max_length, beam_width=1, length_penalty=0.0, sampler=None, temperature=None,
+                  noise=None, max_new_tokens=None):
     """Translates a batch of source ids into target ids.
 
-    Greedy decoding (`beam_width=1`) or beam search (`beam_width > 1`, beams scored by summed
+    Greedy decoding or sampling (`beam_width=1`, `sampler`) or beam search (`beam_width > 1`, beams scored by summed
     log-probabilities divided by `length ** length_penalty`), starting from `<bos>` and stopping at `<eos>`
     or after `max_length` tokens. Written with `keras.ops` only (one `while_loop`), so it runs eagerly or
     inside `tf.function` / `jax.jit` (`keras_llm.generation.compiled.compile_function`).
@@ -69,6 +68,10 @@ def translate_ids(model, source_ids, max_length, beam_width=1, length_penalty=0.
             positions needs `max_length <= max_target_length`).
         beam_width: 1 for greedy decoding, more for beam search.
         length_penalty: beam search's length normalization exponent.
+        sampler: a `keras_llm.generation.Sampler` for `beam_width=1` (default greedy).
+        temperature: optional scalar tensor overriding the sampler's temperature.
+        noise: float `[max_length + 1, batch]` uniform numbers for a sampling sampler (default zeros).
+        max_new_tokens: optional (scalar tensor) limit below `max_length`, e.g. per request in a server.
 
     Returns:
         int32 `[batch, max_length]`: each row's target tokens, then `<eos>` (when emitted within
@@ -93,11 +96,12 @@ def translate_ids(model, source_ids, max_length, beam_width=1, length_penalty=0.
     prompt_lengths = ops.ones((batch,), dtype="int32")
     if beam_width > 1:
         decoder = Seq2SeqDecoder(model, source_ids, repeats=beam_width)
-        tokens, _ = beam_search_ids(decoder, tokens, prompt_lengths, beam_width, length_penalty)
+        tokens, _ = beam_search_ids(decoder, tokens, prompt_lengths, beam_width, length_penalty, max_new_tokens)
     else:
         decoder = Seq2SeqDecoder(model, source_ids)
-        noise = ops.zeros((max_length + 1, batch), dtype="float32")  # greedy ignores it
-        tokens, _ = generate_ids(decoder, tokens, prompt_lengths, noise)
+        if noise is None:
+            noise = ops.zeros((max_length + 1, batch), dtype="float32")  # greedy ignores it
+        tokens, _ = generate_ids(decoder, tokens, prompt_lengths, noise, sampler, temperature, max_new_tokens)
     tokens = tokens[:, 1:]
     # Nothing after the first <eos>: greedy already pads there; a finished beam may not.
     after_eos = ops.cumsum(ops.cast(ops.equal(tokens, EOS_ID), "int32"), axis=1) - ops.cast(

@@ -123,16 +123,18 @@ class TextClassifier(keras.Model):
             return outputs["sequence_output"], outputs.get("pooled_output"), mask
         return outputs, None, mask
 
-    def call(self, inputs, training=None):
+    def features(self, inputs, training=None):
+        """The pooled encoder features `[batch, dim]` the head classifies (a text embedding)."""
         encoder_training = False if self.freeze_encoder else training
         sequence, pooled, mask = self._encode(inputs, encoder_training)
         if self.pooling == "cls":
-            features = pooled if pooled is not None else sequence[:, 0, :]
-        elif self.pooling == "mean":
-            features = masked_mean(sequence, mask)
-        else:
-            features = last_real_position(sequence, mask)
-        features = self.feature_dropout(features, training=training)
+            return pooled if pooled is not None else sequence[:, 0, :]
+        if self.pooling == "mean":
+            return masked_mean(sequence, mask)
+        return last_real_position(sequence, mask)
+
+    def call(self, inputs, training=None):
+        features = self.feature_dropout(self.features(inputs, training=training), training=training)
         return ops.cast(self.classifier_head(features), "float32")
 
     def get_config(self):
