@@ -159,11 +159,15 @@ class MultiHeadAttention(keras.layers.Layer):
         cache_index=None,
         training=None,
     ):
+        self_attention = value is None and key is None
         value = query if value is None else value
         key = value if key is None else key
-        queries = self.query_dense(query)  # [batch, Tq, heads, key_dim]
-        keys = self.key_dense(key)  # [batch, Tv, heads, key_dim]
-        values = self.value_dense(value)  # [batch, Tv, heads, value_dim]
+        if self_attention and self._can_fuse_projections():
+            queries, keys, values = self._fused_projections(query)
+        else:
+            queries = self.query_dense(query)  # [batch, Tq, heads, key_dim]
+            keys = self.key_dense(key)  # [batch, Tv, heads, key_dim]
+            values = self.value_dense(value)  # [batch, Tv, heads, value_dim]
 
         query_offset = 0
         if cache is not None:
@@ -178,26 +182,74 @@ class MultiHeadAttention(keras.layers.Layer):
             query_offset = cache_index
             use_causal_mask = True  # also hides the cache slots not written yet
 
-        mask = attention_mask_from(
-            ops.shape(queries)[1],
-            ops.shape(keys)[1],
-            query_offset=query_offset,
-            attention_mask=attention_mask,
-            padding_mask=padding_mask,
-            causal=use_causal_mask,
+        scale = 1.0 / math.sqrt(self.key_dim)
+        causal_only = use_causal_mask and cache is None and attention_mask is None and padding_mask is None
+        mask = None
+        if not causal_only:
+            mask = attention_mask_from(
+                ops.shape(queries)[1],
+                ops.shape(keys)[1],
+                query_offset=query_offset,
+                attention_mask=attention_mask,
+                padding_mask=padding_mask,
+                causal=use_causal_mask,
+            )
+        if self.dropout > 0.0 and training:
+            # Dropout acts on the probabilities, which the fused kernel never materializes.
+            if causal_only:
+                length = ops.shape(queries)[1]
+                mask = attention_mask_from(length, length, causal=True)
+            attended = self._explicit_attention(queries, keys, values, mask, scale, training)
+        elif causal_only:
+            # The backend's fused attention (cuDNN flash attention for JAX on a GPU, causal mask applied in
+            # the kernel); elsewhere the same einsum/softmax as `_explicit_attention`, softmax in float32.
+            attended = ops.dot_product_attention(queries, keys, values, scale=scale, is_causal=True)
+        else:
+            attended = ops.dot_product_attention(
+                queries,
+                keys,
+                values,
+                mask=None if mask is None else ops.expand_dims(mask, axis=1),
+                scale=scale,
+                flash_attention=False,  # arbitrary masks: the portable path on every backend
+            )
+        output = self.output_dense(attended)
+        if cache is not None:
+            return output, cache
+        return output
+
+    def _can_fuse_projections(self):
+        """One `[dim, 3 * heads, head_dim]` matmul for self-attention's query/key/value projections, unless a
+        projection has LoRA or quantized weights (then each runs its own `EinsumDense`)."""
+        denses = (self.query_dense, self.key_dense, self.value_dense)
+        return self.value_dim == self.key_dim and not any(
+            getattr(dense, "lora_enabled", False) or getattr(dense, "quantization_mode", None)
+            for dense in denses
         )
-        queries = queries * ops.cast(1.0 / math.sqrt(self.key_dim), queries.dtype)
+
+    def _fused_projections(self, inputs):
+        """The three self-attention projections as one einsum over the concatenated kernels. The variables stay
+        the three layers' own (so saved weights and `keras.layers.MultiHeadAttention` copies are unchanged);
+        only the matmul is shared: one pass over `inputs` forward and one input-gradient matmul backward."""
+        denses = (self.query_dense, self.key_dense, self.value_dense)
+        dtype = self.compute_dtype
+        kernel = ops.concatenate([ops.cast(dense.kernel, dtype) for dense in denses], axis=1)
+        projected = ops.einsum("abc,cde->abde", inputs, kernel)  # [batch, T, 3 * heads, head_dim]
+        if self.use_bias:
+            projected = projected + ops.concatenate([ops.cast(dense.bias, dtype) for dense in denses], axis=0)
+        heads = self.num_heads
+        return projected[:, :, :heads], projected[:, :, heads:2 * heads], projected[:, :, 2 * heads:]
+
+    def _explicit_attention(self, queries, keys, values, mask, scale, training):
+        """Softmax attention with the probabilities materialized (needed for dropout on them)."""
+        queries = queries * ops.cast(scale, queries.dtype)
         scores = ops.einsum("aecd,abcd->acbe", keys, queries)  # [batch, heads, Tq, Tv]
         scores = ops.cast(scores, "float32")
         if mask is not None:
             scores = ops.where(ops.expand_dims(mask, axis=1), scores, _MASKED_SCORE)
         probabilities = ops.cast(ops.softmax(scores, axis=-1), values.dtype)
         probabilities = self.probability_dropout(probabilities, training=training)
-        attended = ops.einsum("acbe,aecd->abcd", probabilities, values)  # [batch, Tq, heads, value_dim]
-        output = self.output_dense(attended)
-        if cache is not None:
-            return output, cache
-        return output
+        return ops.einsum("acbe,aecd->abcd", probabilities, values)  # [batch, Tq, heads, value_dim]
 
     def get_config(self):
         config = super().get_config()

@@ -123,3 +123,24 @@ def test_layer_contract():
         call_kwargs={"use_causal_mask": True},
         expected_output_shape=(BATCH, LENGTH, DIM),
     )
+
+
+@pytest.mark.parametrize("padded", [False, True])
+def test_fused_paths_equal_separate_projections_and_explicit_softmax(pair, padded):
+    """Self-attention runs one fused QKV einsum and the backend's `dot_product_attention`; passing the input
+    again as `value` takes the three separate projections, and `_explicit_attention` (the dropout path) the
+    materialized softmax. All three agree."""
+    ours, _ = pair
+    x = _inputs(4)
+    padding = np.ones((BATCH, LENGTH), bool)
+    if padded:
+        padding[0, 5:] = False
+    mask_kwargs = {"padding_mask": padding} if padded else {}
+    fused = ours(x, use_causal_mask=True, **mask_kwargs)
+    separate = ours(x, x, use_causal_mask=True, **mask_kwargs)
+    np.testing.assert_allclose(fused, separate, atol=1e-5)
+    queries, keys, values = ours._fused_projections(x)
+    np.testing.assert_allclose(queries, ours.query_dense(x), atol=1e-5)
+    mask = attention_mask_from(LENGTH, LENGTH, padding_mask=padding if padded else None, causal=True)
+    explicit = ours.output_dense(ours._explicit_attention(queries, keys, values, mask, (DIM // HEADS) ** -0.5, None))
+    np.testing.assert_allclose(fused, explicit, atol=1e-5)
