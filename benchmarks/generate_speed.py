@@ -46,6 +46,7 @@ def parse_args():
     p.add_argument("--batch-sizes", default="1,16")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--peer-jit", action="store_true", help="XLA-compile the peer's generate function")
+    p.add_argument("--no-export-jit", action="store_true", help="export without XLA (jit_compile=False)")
     p.add_argument("--threads", type=int, default=None, help="TF intra/inter-op threads (default: all cores)")
     args = p.parse_args()
     if args.quick:
@@ -81,7 +82,8 @@ def main():
     table.assign(tf.tensor_scatter_nd_update(table.value, [[tokenizer.eos_id]], tf.zeros([1, args.hidden])))
     export_dir = tempfile.mkdtemp(prefix="generate_speed_")
     path = export_saved_model(ours, tokenizer, export_dir, version=1, max_new_tokens=n, sampler=Sampler("greedy"),
-                              max_batch_size=max(batch_sizes), max_prompt_tokens=p + 1)
+                              max_batch_size=max(batch_sizes), max_prompt_tokens=p + 1,
+                              jit_compile=not args.no_export_jit)
     generate = tf.saved_model.load(path).signatures["generate"]
     log(f"exported to {path}")
 
@@ -129,7 +131,8 @@ def main():
     # Judged on wall-clock AND CPU-time medians: on a shared machine either one alone can be skewed by other jobs.
     result["meets_target"] = min(result["ratio"], result["ratio_cpu"]) >= 2.0
     result.update(shape=dict(shape, vocabulary_size=v, max_sequence_length=args.context), max_new_tokens=n,
-                  prompt_tokens=p + 1, batch_sizes=batch_sizes, peer_jit_compile=args.peer_jit, threads=args.threads,
+                  prompt_tokens=p + 1, batch_sizes=batch_sizes, peer_jit_compile=args.peer_jit,
+                  export_jit_compile=not args.no_export_jit, threads=args.threads,
                   repeats=args.repeats, quick=args.quick, env=environment())
     emit(result)
 

@@ -48,3 +48,46 @@ def prompt_batch(tokenizer, prompts, max_prompt_tokens, extra_length):
     tokens = ids.to_tensor()
     tokens = tf.pad(tokens, [[0, 0], [0, extra_length]])
     return tokens, tf.cast(lengths, tf.int32)
+
+
+def length_buckets(longest, step=32):
+    """Buffer lengths a bucketed request is padded to: multiples of `step`, and `longest` itself.
+
+    Example:
+    >>> length_buckets(70)
+    [32, 64, 70]
+    """
+    return sorted({*range(step, longest, step), longest})
+
+
+def batch_buckets(max_batch_size):
+    """Batch sizes a bucketed request chunk is padded to: powers of two, and `max_batch_size` itself.
+
+    Example:
+    >>> batch_buckets(24)
+    [1, 2, 4, 8, 16, 24]
+    """
+    sizes, size = {max_batch_size}, 1
+    while size < max_batch_size:
+        sizes.add(size)
+        size *= 2
+    return sorted(sizes)
+
+
+def _bucket(value, buckets):
+    """The smallest bucket >= value (the largest bucket if none is)."""
+    buckets = tf.constant(buckets, tf.int32)
+    index = tf.minimum(tf.reduce_sum(tf.cast(buckets < value, tf.int32)), tf.size(buckets) - 1)
+    return buckets[index]
+
+
+def pad_to_buckets(tokens, lengths, length_sizes, batch_sizes):
+    """Pads `tokens [batch, length]` with `<pad>` columns and extra one-token (`<eos>`) rows, and `lengths`
+    with 1s, up to the next bucket sizes; callers drop the extra rows from the results."""
+    rows, length = tf.shape(tokens)[0], tf.shape(tokens)[1]
+    extra_rows = _bucket(rows, batch_sizes) - rows
+    tokens = tf.pad(tokens, [[0, extra_rows], [0, _bucket(length, length_sizes) - length]])
+    tokens = tf.tensor_scatter_nd_update(
+        tokens, tf.stack([rows + tf.range(extra_rows), tf.zeros([extra_rows], tf.int32)], 1),
+        tf.fill([extra_rows], tf.constant(EOS_ID, tf.int32)))
+    return tokens, tf.pad(lengths, [[0, extra_rows]], constant_values=1)

@@ -2,7 +2,14 @@
 import tensorflow as tf
 
 from keras_llm.export.base import STRINGS, ServingModule
-from keras_llm.export.batching import chunked, prompt_batch, truncate_text
+from keras_llm.export.batching import (
+    batch_buckets,
+    chunked,
+    length_buckets,
+    pad_to_buckets,
+    prompt_batch,
+    truncate_text,
+)
 from keras_llm.generation.decoding import Decoder, generate_ids
 from keras_llm.generation.samplers import Sampler
 from keras_llm.generation.scoring import score_ids
@@ -20,10 +27,16 @@ class CausalLMServingModule(ServingModule):
         max_batch_size: requests are processed in chunks of this many rows.
         max_prompt_tokens: prompts keep their last this-many tokens (transformers: also limited by context).
         feature_name: the tf.Example feature `serving_default` reads.
+        jit_compile: XLA-compile the decoding loop (tokenization stays outside). Requests are padded to a
+            few batch sizes (powers of two up to `max_batch_size`) and buffer lengths (multiples of 32), so
+            XLA compiles a bounded number of programs; the warmup requests compile the common ones.
+        jit_min_batch: chunks with fewer rows run the uncompiled loop. Measured on a 2-core CPU (4 layers x
+            256): XLA's loop took 4.1 ms/step at batch 1 against 3.0 uncompiled, 6.3 against 8.2 at batch 16.
     """
 
     def __init__(self, model, tokenizer, max_new_tokens=32, sampler=None, max_batch_size=64,
-                 max_prompt_tokens=512, feature_name="text"):
+                 max_prompt_tokens=512, feature_name="text", jit_compile=True,
+                 jit_min_batch=8):
         super().__init__(model, lambda: tf.zeros([1, 1], tf.int32), feature_name, name="causal_lm_serving")
         self.tokenizer = tokenizer
         self._decoder = Decoder(model)
@@ -36,19 +49,41 @@ class CausalLMServingModule(ServingModule):
         self.max_batch_size = int(max_batch_size)
         self._sampler = sampler or Sampler("greedy")
         self._max_bytes = 64 * self.max_score_tokens  # generous: a token is rarely > 64 bytes
+        self.jit_compile = bool(jit_compile)
+        total = self.max_prompt_tokens + self.max_new_tokens  # longest buffer: prompt (with its <eos>) + new
+        self._length_buckets = length_buckets(total if context is None else min(total, context))
+        self._batch_buckets = batch_buckets(self.max_batch_size)
+        self.jit_min_batch = int(jit_min_batch)
+        self._decode = tf.function(self._decode_ids, autograph=False)
+        self._decode_xla = tf.function(self._decode_ids, jit_compile=True, autograph=False)
 
     def _generate_chunk(self, prompts, max_new_tokens, temperature):
         prompts = truncate_text(prompts, self._max_bytes)
-        tokens, lengths = prompt_batch(self.tokenizer, prompts, self.max_prompt_tokens, max_new_tokens)
-        batch, length = tf.shape(tokens)[0], tf.shape(tokens)[1]
-        noise = tf.random.uniform([length, batch])
-        out, end = generate_ids(self._decoder, tokens, lengths, noise, self._sampler, temperature, max_new_tokens)
-        positions = tf.range(length)[None, :]
+        tokens, lengths = prompt_batch(self.tokenizer, prompts, self.max_prompt_tokens, self.max_new_tokens)
+        rows = tf.shape(tokens)[0]
+        if self.jit_compile:
+            def compiled():  # a few fixed shapes, so XLA compiles each once (TF Serving: during warmup)
+                padded, padded_lengths = pad_to_buckets(tokens, lengths, self._length_buckets, self._batch_buckets)
+                out, end = self._decode_xla(padded, padded_lengths, temperature, max_new_tokens)
+                return out[:rows, : tf.shape(tokens)[1]], end[:rows]
+
+            out, end = tf.cond(rows >= self.jit_min_batch, compiled,
+                               lambda: self._decode(tokens, lengths, temperature, max_new_tokens))
+        else:
+            out, end = self._decode(tokens, lengths, temperature, max_new_tokens)
+        positions = tf.range(tf.shape(out)[1])[None, :]
         keep = (positions >= lengths[:, None]) & (positions < end[:, None]) & (out != EOS_ID)
         generated = tf.ragged.boolean_mask(out, keep)
         text = self.tokenizer.detokenize(generated)
         text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")
         return {"text": text, "num_tokens": tf.cast(generated.row_lengths(), tf.int32)}
+
+    def _decode_ids(self, tokens, lengths, temperature, max_new_tokens):
+        if self._sampler.kind == "greedy":
+            noise = tf.zeros([tf.shape(tokens)[1], tf.shape(tokens)[0]])
+        else:
+            noise = tf.random.uniform([tf.shape(tokens)[1], tf.shape(tokens)[0]])
+        return generate_ids(self._decoder, tokens, lengths, noise, self._sampler, temperature, max_new_tokens)
 
     def _generate(self, prompts, max_new_tokens, temperature):
         max_new_tokens = tf.clip_by_value(max_new_tokens, 0, self.max_new_tokens)
@@ -101,6 +136,7 @@ class CausalLMServingModule(ServingModule):
     def warmup_inputs(self):
         """Example requests per signature, for TF Serving's warmup file."""
         return {
-            "generate": {"prompts": ["", "the"]},
+            # With XLA, a batch of jit_min_batch compiles the compiled path's smallest bucket at load time.
+            "generate": {"prompts": [""] + ["the"] * (max(self.jit_min_batch, 2) - 1 if self.jit_compile else 1)},
             "score": {"texts": ["the"]},
         }

@@ -12,7 +12,9 @@ from keras_llm.export import export_saved_model
 from keras_llm.generation import TextGenerator
 
 SIGNATURES = {"serving_default", "generate", "generate_with_options", "score"}
-PROMPTS = ["red", "the dog", "", "one two three four five"]
+# 9 prompts in chunks of 8: the first chunk runs the XLA-compiled loop (>= jit_min_batch rows, bucketed), the
+# second the uncompiled one; both must match Python greedy decoding.
+PROMPTS = ["red", "the dog", "", "one two three four five", "red green", "seven", "a cat", "blue", "the"]
 
 
 @pytest.fixture(scope="module", params=["transformer", "lstm"])
