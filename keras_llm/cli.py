@@ -110,13 +110,11 @@ def _generate(args):
 
 def _export(args):
     from keras_llm.export import export_saved_model
+    from keras_llm.training.trainer import export_options, load_trained
 
-    model, tokenizer, config = _causal_model(args.model_dir, "export")
-    max_new_tokens = args.max_new_tokens or (config.max_new_tokens if config else 32)
-    context = getattr(model, "max_sequence_length", None)
-    if context and args.max_new_tokens is None:
-        max_new_tokens = min(max_new_tokens, context - 1)
-    print(export_saved_model(model, tokenizer, args.output, version=args.version, max_new_tokens=max_new_tokens))
+    model, tokenizer, config = load_trained(args.model_dir)
+    options = export_options(model, config, args.max_new_tokens)
+    print(export_saved_model(model, tokenizer, args.output, version=args.version, **options))
 
 
 def _add_train_parser(commands):

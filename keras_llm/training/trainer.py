@@ -219,7 +219,8 @@ def train_language_model(config, *, tokenizer=None, strategy=None, callbacks=(),
         strategy: a `tf.distribute.Strategy`; default `keras_llm.distribute.make_strategy(config.distribute)`.
         callbacks: extra Keras callbacks, run after keras_llm's own.
         exporter: `exporter(model, tokenizer, export_base, max_new_tokens=...) -> path`, e.g.
-            `keras_llm.export.export_saved_model`; None writes no SavedModel. Only causal LMs are exported.
+            `keras_llm.export.export_saved_model`; None writes no SavedModel. Every kind is exported (see
+            `keras_llm.export.serving_module_for` for the signatures of each).
 
     Returns:
         A `TrainResult`.
@@ -322,6 +323,18 @@ def _final_metrics(model, history, throughput, config, total_steps, seconds):
     return metrics
 
 
+def export_options(model, config=None, max_new_tokens=None):
+    """The serving-export options of a trained model: generation length for causal LMs (below the context)
+    and seq2seq models (within `max_target_length`); none for masked LMs."""
+    generating = is_causal_lm(model, config) or hasattr(model, "encode")
+    if not generating:
+        return {}
+    requested = max_new_tokens or (config.max_new_tokens if config else 32)
+    limit = getattr(model, "max_sequence_length", None)
+    limit = limit - 1 if limit else getattr(model, "max_target_length", None)
+    return {"max_new_tokens": min(requested, limit) if limit and max_new_tokens is None else requested}
+
+
 def _write_outputs(model, tokenizer, config, metrics, strategy, exporter):
     os.makedirs(config.output, exist_ok=True)
     paths = {"model": config.location("model"), "tokenizer": config.location("tokenizer"),
@@ -331,12 +344,10 @@ def _write_outputs(model, tokenizer, config, metrics, strategy, exporter):
     with open(config.location("config"), "w", encoding="utf-8") as f:
         json.dump(config.to_dict(), f, indent=2)
     serving_dir = config.location("serving")
-    if exporter is not None and serving_dir and is_causal_lm(model, config):
+    if exporter is not None and serving_dir:
         if strategy.num_replicas_in_sync > 1 or distribute.worker_info(strategy)[1] > 1:
             model = keras.saving.load_model(paths["model"], compile=False)  # plain variables for tf.saved_model
-        context = getattr(model, "max_sequence_length", None)
-        max_new_tokens = min(config.max_new_tokens, context - 1) if context else config.max_new_tokens
-        paths["serving"] = exporter(model, tokenizer, serving_dir, max_new_tokens=max_new_tokens)
+        paths["serving"] = exporter(model, tokenizer, serving_dir, **export_options(model, config))
     metrics["serving"] = paths.get("serving")
     with open(paths["metrics"], "w", encoding="utf-8") as f:
         json.dump(metrics, f, indent=2)

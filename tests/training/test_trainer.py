@@ -6,6 +6,7 @@ import os
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from keras_llm.export import export_saved_model
 
@@ -120,9 +121,13 @@ def test_other_tasks_train_when_their_model_exists(kind, tmp_path, capsys):
              else datasets.grammar_documents(60, seed=0))
     path = tmp_path / "data.txt"
     datasets.write_corpus(lines, str(path))
-    result = train_language_model(_settings(str(path), tmp_path / "run", model=kind, steps=2))
+    result = train_language_model(_settings(str(path), tmp_path / "run", model=kind, steps=2),
+                                  exporter=export_saved_model)
     assert np.isfinite(result.metrics["loss"]) and (tmp_path / "run" / "model.keras").exists()
-    assert result.paths["serving"] is None  # the serving export covers causal LMs only
+    main_signature = {"bert": "fill_mask", "seq2seq": "generate"}[kind]
+    assert main_signature in tf.saved_model.load(result.paths["serving"]).signatures
+    assert main(["export", "--model-dir", str(tmp_path / "run"), "--output", str(tmp_path / "cli"), "--version", "3"]) == 0
+    assert main_signature in tf.saved_model.load(str(tmp_path / "cli" / "3")).signatures
     assert set(evaluate_language_model(str(tmp_path / "run"), [str(path)])) == {"loss", "perplexity", "num_tokens"}
     samples = sample_function(result.model, result.tokenizer, result.config)(["the red dog", ""])
     assert len(samples) == 2 and all(isinstance(text, str) for text in samples)
