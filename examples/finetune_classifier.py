@@ -11,7 +11,7 @@ import time
 import keras
 import tensorflow as tf
 
-from keras_llm.data import classification_dataset
+from keras_llm.data import classification_dataset, with_known_cardinality
 from keras_llm.datasets import grammar_classification
 from keras_llm.layers import RecurrentStack
 from keras_llm.models import TextClassifier, from_preset
@@ -19,13 +19,6 @@ from keras_llm.tokenizers import WordTokenizer, load_tokenizer
 from keras_llm.training import make_optimizer
 
 SEQ_LEN = 32
-
-
-def counted(dataset):
-    """The dataset with its length asserted, which gives the schedule its step count (and keeps Keras
-    3.12-3.15 from averaging one extra, empty batch into the logged loss when a batch shape is static)."""
-    count = int(dataset.reduce(0, lambda n, _: n + 1))
-    return dataset.apply(tf.data.experimental.assert_cardinality(count))
 
 
 def build_encoder(kind, vocabulary_size, quick):
@@ -63,8 +56,8 @@ def main():
 
     def dataset(texts, labels, shuffle):
         pairs = tf.data.Dataset.from_tensor_slices((texts, labels))
-        return counted(classification_dataset(pairs, tokenizer, seq_len=SEQ_LEN, batch_size=32, shuffle=shuffle,
-                                              seed=0))
+        return with_known_cardinality(classification_dataset(pairs, tokenizer, seq_len=SEQ_LEN, batch_size=32, shuffle=shuffle,
+                                              seed=0))[0]
 
     train, test = dataset(train_texts, train_labels, True), dataset(test_texts, test_labels, False)
     model = TextClassifier(encoder, num_classes=2, dropout=0.1, pooling=pooling, freeze_encoder=args.freeze)

@@ -3,7 +3,7 @@ import pytest
 from keras import ops
 from lm_fixtures import PATTERN, make_model, trained_model, word_tokenizer
 
-from keras_llm.generation import Decoder, Sampler, TextGenerator, beam_search_ids, generate_ids, inverse_cdf_sample
+from keras_llm.generation import Sampler, TextGenerator, inverse_cdf_sample
 from keras_llm.generation.decoding import SUPPRESSED_IDS
 from keras_llm.tokenizers.special_tokens import EOS_ID
 

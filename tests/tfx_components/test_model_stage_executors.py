@@ -97,8 +97,6 @@ def run_evaluator(tmp_path, examples, model, baseline=None, **props):
 def test_evaluator_perplexity_matches_python_scoring_and_blesses(tmp_path, trained, clean_documents):
     import numpy as np
 
-    from keras_llm.generation import TextGenerator
-    from keras_llm.tokenizers import load_tokenizer
     from tfx_components.model_paths import serving_model_path
 
     examples, model, _ = trained
