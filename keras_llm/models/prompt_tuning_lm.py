@@ -98,6 +98,33 @@ class PromptTuningLM(keras.Model):
         )
         return logits[:, self.num_prompt_tokens :, :]
 
+    @property
+    def max_sequence_length(self):
+        """Longest token sequence: the base model's context minus the soft prompt (None: unbounded)."""
+        limit = getattr(self.base_lm, "max_sequence_length", None)
+        return None if limit is None else limit - self.num_prompt_tokens
+
+    def init_cache(self, batch_size, max_length=None):
+        """The base model's key/value cache with the soft prompt already written at positions
+        `0 .. num_prompt_tokens - 1`; room for `max_length` tokens after it (default: `max_sequence_length`)."""
+        if not self.built:
+            self.build()
+        max_length = self.max_sequence_length if max_length is None else max_length
+        cache = self.base_lm.init_cache(batch_size, max_length + self.num_prompt_tokens)
+        prompt = ops.cast(self.soft_prompt, cache.dtype)
+        prompt = ops.broadcast_to(prompt[None], (batch_size, self.num_prompt_tokens, ops.shape(prompt)[-1]))
+        _, cache = self.base_lm.call_embeddings_with_cache(prompt, cache, 0)
+        return cache
+
+    def call_with_cache(self, token_ids, cache, cache_index, padding_mask=None):
+        """Incremental forward for tokens at token positions `cache_index, ...` (after the soft prompt), so
+        `TextGenerator`, the decoding loop and the serving export drive a prompt-tuned model like any causal
+        LM. `padding_mask` covers the token positions of the cache only."""
+        if padding_mask is not None:
+            real = ops.ones((ops.shape(padding_mask)[0], self.num_prompt_tokens), dtype="bool")
+            padding_mask = ops.concatenate([real, ops.cast(padding_mask, "bool")], axis=1)
+        return self.base_lm.call_with_cache(token_ids, cache, cache_index + self.num_prompt_tokens, padding_mask)
+
     def get_config(self):
         config = super().get_config()
         config.update(

@@ -181,9 +181,14 @@ class TransformerLanguageModel(keras.Model):
         Returns:
             `(logits [batch, T_new, vocabulary_size], new_cache)`.
         """
+        return self.call_embeddings_with_cache(self.embed_tokens(token_ids), cache, cache_index, padding_mask)
+
+    def call_embeddings_with_cache(self, token_embeddings, cache, cache_index, padding_mask=None):
+        """`call_with_cache` from input embeddings `[batch, T_new, hidden_dim]` (positions are added here), e.g.
+        to write a soft prompt into the cache (`PromptTuningLM.init_cache`)."""
         if not self.built:
             self.build()
-        x = self.embedding(token_ids, start_index=cache_index)
+        x = self.embedding.add_positions(token_embeddings, start_index=cache_index)
         new_caches = []
         for index, block in enumerate(self.blocks):
             x, layer_cache = block(

@@ -83,3 +83,32 @@ def test_init_prompt_from_tokens():
     np.testing.assert_array_equal(model.soft_prompt.numpy(), base.embed_tokens(np.array([9, 11])).numpy())
     with pytest.raises(ValueError, match="2 token ids"):
         model.init_prompt_from_tokens([1, 2, 3])
+
+
+def test_cached_decoding_equals_the_full_forward_and_generation_runs(tuned):
+    """call_with_cache after init_cache (soft prompt prefilled) gives the full forward's logits, so the
+    decoding loop, TextGenerator and the serving export take a prompt-tuned model."""
+    from keras_llm.generation import TextGenerator
+    from keras_llm.generation.decoding import Decoder, generate_ids
+
+    model = tuned[0]
+    inputs, _ = _cycles(rows=2)
+    full = keras.ops.convert_to_numpy(model(inputs))
+    cache = model.init_cache(2, LENGTH)
+    steps = []
+    for t in range(LENGTH):
+        logits, cache = model.call_with_cache(inputs[:, t : t + 1], cache, t)
+        steps.append(keras.ops.convert_to_numpy(logits)[:, 0])
+    np.testing.assert_allclose(np.stack(steps, axis=1), full, atol=1e-4)
+    assert model.max_sequence_length == BASE["max_sequence_length"] - PROMPT
+    # Cached greedy decoding (the loop every generator and the export use) == naive uncached greedy decoding.
+    tokens = np.zeros((1, 10), "int32")
+    tokens[0, :4] = [7, 8, 9, 10]
+    out, _ = generate_ids(Decoder(model), tokens, np.array([4], "int32"), np.zeros((10, 1), "float32"),
+                          stop_at_eos=False)
+    naive = [7, 8, 9, 10]
+    for _ in range(6):
+        logits = keras.ops.convert_to_numpy(model(np.array([naive], "int32")))[0, -1]
+        logits[[0, 2, 4, 5, 6]] = -np.inf  # the loop's suppressed structural ids
+        naive.append(int(np.argmax(logits)))
+    assert keras.ops.convert_to_numpy(out)[0].tolist() == naive
