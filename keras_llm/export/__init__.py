@@ -7,10 +7,16 @@ from keras_llm.export.saved_model import (
     serving_module_for,
     write_warmup_requests,
 )
-from keras_llm.export.task_modules import ClassifierServingModule, MaskedLMServingModule, Seq2SeqServingModule
+from keras_llm.export.task_modules import (
+    ClassifierServingModule,
+    EncoderServingModule,
+    MaskedLMServingModule,
+    Seq2SeqServingModule,
+)
 from keras_llm.export.tf_only import TFOnlyError, run_tf_only
 
 __all__ = [
-    "CausalLMServingModule", "ClassifierServingModule", "MaskedLMServingModule", "Seq2SeqServingModule", "TFOnlyError", "WARMUP_FILE", "export_saved_model", "run_tf_only", "save_serving_model",
+    "CausalLMServingModule", "ClassifierServingModule", "EncoderServingModule", "MaskedLMServingModule",
+    "Seq2SeqServingModule", "TFOnlyError", "WARMUP_FILE", "export_saved_model", "run_tf_only", "save_serving_model",
     "serving_module_for", "write_warmup_requests",
 ]

@@ -5,7 +5,12 @@ import time
 import tensorflow as tf
 
 from keras_llm.export.causal_lm_module import CausalLMServingModule
-from keras_llm.export.task_modules import ClassifierServingModule, MaskedLMServingModule, Seq2SeqServingModule
+from keras_llm.export.task_modules import (
+    ClassifierServingModule,
+    EncoderServingModule,
+    MaskedLMServingModule,
+    Seq2SeqServingModule,
+)
 
 WARMUP_FILE = "tf_serving_warmup_requests"
 
@@ -26,8 +31,10 @@ def serving_module_for(model, tokenizer, **options):
         return Seq2SeqServingModule(model, tokenizer, **options)
     if isinstance(model, TextClassifier):
         return ClassifierServingModule(model, tokenizer, **options)
-    if isinstance(model, (BertMaskedLM, BertEncoder)):
+    if isinstance(model, BertMaskedLM):
         return MaskedLMServingModule(model, tokenizer, **options)
+    if isinstance(model, BertEncoder):
+        return EncoderServingModule(model, tokenizer, **options)
     if hasattr(model, "call_with_cache") or hasattr(model, "call_with_state"):
         return CausalLMServingModule(model, tokenizer, **options)
     raise TypeError(f"no serving signatures for {type(model).__name__}")

@@ -43,12 +43,48 @@ class _EncoderInputs(ServingModule):
         return {"embedding": tf.reshape(out["embedding"], [-1, self._embedding_dim])}
 
 
-class MaskedLMServingModule(_EncoderInputs):
-    """`fill_mask`, `embed` and `serving_default` (-> fill_mask) of a `BertMaskedLM` (or `embed` alone, with
-    `serving_default` -> embed, of a bare `BertEncoder`).
+class EncoderServingModule(_EncoderInputs):
+    """`embed` and `serving_default` (-> embed) of a `BertEncoder` (the pooled output of `<cls> text <sep>`).
 
     Args:
-        model: `BertMaskedLM` or `BertEncoder`.
+        model: a `BertEncoder` (or any model returning a dict with `"pooled_output"` and a `hidden_dim`).
+        tokenizer: its tokenizer.
+        max_length: longest framed input (default: the encoder's `max_sequence_length`).
+        max_batch_size: requests are processed in chunks of this many rows.
+        feature_name: the tf.Example feature `serving_default` reads.
+    """
+
+    def __init__(self, model, tokenizer, max_length=None, max_batch_size=64, feature_name="text",
+                 name="encoder_serving", encoder=None):
+        encoder = encoder or model
+        super().__init__(model, tokenizer, max_length or encoder_max_length(encoder), max_batch_size, feature_name,
+                         name=name)
+        self.encoder = encoder
+        self._embedding_dim = int(encoder.hidden_dim)
+
+    @tf.function(input_signature=[STRINGS])
+    def embed(self, texts):
+        """texts string[None] -> `embedding` float32 [batch, hidden_dim]: the encoder's pooled output of
+        `<cls> text <sep>`."""
+        return self._embed(texts, lambda t: self.encoder(t, training=False)["pooled_output"])
+
+    @tf.function(input_signature=[STRINGS])
+    def serving_default(self, examples):
+        """Serialized tf.Example -> `embed`'s output."""
+        return self.embed(self.parse_texts(examples))
+
+    def signatures(self):
+        return {"serving_default": self.serving_default, "embed": self.embed}
+
+    def warmup_inputs(self):
+        return {"embed": {"texts": ["", "the"]}}
+
+
+class MaskedLMServingModule(EncoderServingModule):
+    """`fill_mask`, `embed` and `serving_default` (-> fill_mask) of a `BertMaskedLM`.
+
+    Args:
+        model: a `BertMaskedLM`.
         tokenizer: its tokenizer.
         top_k: predictions per mask.
         max_length: longest framed input (default: the encoder's `max_sequence_length`); masks beyond it are
@@ -60,18 +96,13 @@ class MaskedLMServingModule(_EncoderInputs):
 
     def __init__(self, model, tokenizer, top_k=5, max_length=None, max_batch_size=64, mask_token=st.MASK,
                  feature_name="text"):
-        encoder = getattr(model, "encoder", model)
-        super().__init__(model, tokenizer, max_length or encoder_max_length(encoder), max_batch_size, feature_name,
-                         name="masked_lm_serving")
-        self.encoder = encoder
-        self.is_masked_lm = encoder is not model
+        super().__init__(model, tokenizer, max_length, max_batch_size, feature_name, name="masked_lm_serving",
+                         encoder=model.encoder)
         self.mask_token = mask_token
-        self._embedding_dim = int(encoder.hidden_dim)
-        if self.is_masked_lm:
-            self.top_k = int(min(top_k, model.vocabulary_size - st.NUM_SPECIAL_TOKENS))
-            penalty = np.zeros((model.vocabulary_size,), "float32")
-            penalty[: st.NUM_SPECIAL_TOKENS] = -1e9  # special tokens are never predicted
-            self._penalty = tf.constant(penalty)
+        self.top_k = int(min(top_k, model.vocabulary_size - st.NUM_SPECIAL_TOKENS))
+        penalty = np.zeros((model.vocabulary_size,), "float32")
+        penalty[: st.NUM_SPECIAL_TOKENS] = -1e9  # special tokens are never predicted
+        self._penalty = tf.constant(penalty)
 
     def _fill_chunk(self, tokens, lengths, width):
         tokens = _trim(tokens, lengths)
@@ -103,28 +134,15 @@ class MaskedLMServingModule(_EncoderInputs):
                 "num_masks": num_masks}
 
     @tf.function(input_signature=[STRINGS])
-    def embed(self, texts):
-        """texts string[None] -> `embedding` float32 [batch, hidden_dim]: the encoder's pooled output of
-        `<cls> text <sep>`."""
-        return self._embed(texts, lambda t: self.encoder(t, training=False)["pooled_output"])
-
-    @tf.function(input_signature=[STRINGS])
     def serving_default(self, examples):
-        """Serialized tf.Example -> `fill_mask`'s outputs (a bare encoder: `embed`'s)."""
-        texts = self.parse_texts(examples)
-        return self.fill_mask(texts) if self.is_masked_lm else self.embed(texts)
+        """Serialized tf.Example -> `fill_mask`'s outputs."""
+        return self.fill_mask(self.parse_texts(examples))
 
     def signatures(self):
-        signatures = {"serving_default": self.serving_default, "embed": self.embed}
-        if self.is_masked_lm:
-            signatures["fill_mask"] = self.fill_mask
-        return signatures
+        return {**super().signatures(), "serving_default": self.serving_default, "fill_mask": self.fill_mask}
 
     def warmup_inputs(self):
-        warmup = {"embed": {"texts": ["", "the"]}}
-        if self.is_masked_lm:
-            warmup["fill_mask"] = {"texts": [self.mask_token, f"the {self.mask_token}"]}
-        return warmup
+        return {**super().warmup_inputs(), "fill_mask": {"texts": [self.mask_token, f"the {self.mask_token}"]}}
 
 
 class ClassifierServingModule(_EncoderInputs):

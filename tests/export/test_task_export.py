@@ -14,6 +14,7 @@ from tf_only import run_tf_only
 
 from keras_llm.export import (
     ClassifierServingModule,
+    EncoderServingModule,
     MaskedLMServingModule,
     Seq2SeqServingModule,
     export_saved_model,
@@ -97,7 +98,7 @@ def test_serving_module_for_picks_the_model_kind():
     size = tok.vocabulary_size
     encoder = BertEncoder(size, **ENCODER)
     assert isinstance(serving_module_for(BertMaskedLM(encoder), tok), MaskedLMServingModule)
-    assert set(serving_module_for(BertEncoder(size, **ENCODER), tok).signatures()) == {"serving_default", "embed"}
+    assert isinstance(serving_module_for(BertEncoder(size, **ENCODER), tok), EncoderServingModule)
     assert isinstance(serving_module_for(TextClassifier(encoder, 3), tok), ClassifierServingModule)
     assert isinstance(serving_module_for(LSTMSeq2Seq(size, size, num_layers=1, hidden_dim=8), tok), Seq2SeqServingModule)
     with pytest.raises(ValueError, match="3 labels"):
@@ -216,3 +217,17 @@ def test_seq2seq_bad_requests(seq2seq):
     assert len(out) == 4 and all(isinstance(t.decode("utf-8"), str) for t in out)
     assert m.signatures["generate"](prompts=tf.constant(["red"] * 64))["text"].shape == [64]
     assert warmup_signatures(path) == {"generate"}
+
+
+def test_bare_encoder_exports_embed(tmp_path):
+    tok = word_tokenizer()
+    keras.utils.set_random_seed(3)
+    encoder = BertEncoder(tok.vocabulary_size, **ENCODER)
+    path = export_saved_model(encoder, tok, str(tmp_path), version=1)
+    m = tf.saved_model.load(path)
+    assert set(m.signatures) == {"serving_default", "embed"}
+    texts = ["red green", "", "one two three"]
+    out = m.signatures["serving_default"](examples=tf.constant([example(t) for t in texts]))["embedding"].numpy()
+    tokens, _ = MaskFiller(BertMaskedLM(encoder), tok).encode(texts)  # the same <cls> ... <sep> framing
+    np.testing.assert_allclose(out, keras.ops.convert_to_numpy(encoder(tokens)["pooled_output"]), atol=1e-5)
+    assert warmup_signatures(path) == {"embed"}
