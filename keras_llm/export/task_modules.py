@@ -9,7 +9,7 @@ from keras_llm.export.base import STRINGS, ServingModule
 from keras_llm.export.batching import chunked, truncate_text
 from keras_llm.generation.samplers import Sampler
 from keras_llm.generation.seq2seq_decoding import translate_ids
-from keras_llm.generation.tasks import encoder_max_length, source_max_length
+from keras_llm.generation.tasks import class_names, encoder_max_length, source_max_length
 from keras_llm.tokenizers import special_tokens as st
 from keras_llm.tokenizers.framing import frame_cls_sep, tokenize_with_masks
 
@@ -162,10 +162,7 @@ class ClassifierServingModule(_EncoderInputs):
                  feature_name="text"):
         super().__init__(model, tokenizer, max_length or encoder_max_length(model.encoder), max_batch_size,
                          feature_name, name="classifier_serving")
-        labels = [str(i) for i in range(model.num_classes)] if labels is None else [str(x) for x in labels]
-        if len(labels) != model.num_classes:
-            raise ValueError(f"{len(labels)} labels given for a {model.num_classes}-class model")
-        self.labels = tf.constant(labels)
+        self.labels = tf.constant(class_names(model, labels))
         self.stop_words = stop_words
         self._embedding_dim = int(model.classifier_head.kernel.shape[0])
 

@@ -32,6 +32,14 @@ def source_max_length(model, default=DEFAULT_MAX_LENGTH):
     return default
 
 
+def class_names(model, labels=None):
+    """The class names of a classifier: `labels` as strings (one per class), default "0", "1", ..."""
+    names = [str(i) for i in range(model.num_classes)] if labels is None else [str(x) for x in labels]
+    if len(names) != model.num_classes:
+        raise ValueError(f"{len(names)} labels given for a {model.num_classes}-class model")
+    return names
+
+
 def _softmax(logits):
     logits = logits - logits.max(axis=-1, keepdims=True)
     e = np.exp(logits)
@@ -94,9 +102,7 @@ class Labeler:
     def __init__(self, model, tokenizer, labels=None, max_length=None, stop_words=None):
         self.model = model
         self.tokenizer = tokenizer
-        self.labels = [str(i) for i in range(model.num_classes)] if labels is None else [str(x) for x in labels]
-        if len(self.labels) != model.num_classes:
-            raise ValueError(f"{len(self.labels)} labels given for a {model.num_classes}-class model")
+        self.labels = class_names(model, labels)
         self.max_length = int(max_length or encoder_max_length(model.encoder))
         self.stop_words = stop_words
 

@@ -2,13 +2,7 @@
 import keras
 from keras import ops
 
-
-def _freeze(model):
-    """`model.trainable = False`, reaching every sublayer. Keras pushes `trainable` down only when it is
-    assigned, and TensorFlow's `AutoTrackable` skips assigning a value identical to the current one, so a
-    model frozen before it was built would keep its later-built variables trainable: toggle."""
-    model.trainable = True
-    model.trainable = False
+from keras_llm.models.freezing import freeze
 
 
 @keras.saving.register_keras_serializable(package="keras_llm")
@@ -52,14 +46,14 @@ class PromptTuningLM(keras.Model):
         self.prompt_initializer = keras.initializers.get(prompt_initializer)
         self.freeze_base = bool(freeze_base)
         if self.freeze_base:
-            _freeze(self.base_lm)
+            freeze(self.base_lm)
         self.soft_prompt = None
 
     def build(self, input_shape=(None, None)):
         if not self.base_lm.built:
             self.base_lm.build(input_shape)
         if self.freeze_base:  # again: the variables its build just created start out trainable
-            _freeze(self.base_lm)
+            freeze(self.base_lm)
         if self.soft_prompt is None:
             self.soft_prompt = self.add_weight(
                 shape=(self.num_prompt_tokens, self.base_lm.hidden_dim),

@@ -2,6 +2,8 @@
 import keras
 from keras import ops
 
+from keras_llm.models.freezing import freeze
+
 PAD_ID = 0  # keras_llm's padding id (tokenizers/special_tokens.py); repeated so models never import TF
 POOLINGS = ("cls", "mean", "last")
 
@@ -37,14 +39,6 @@ def last_real_position(sequence, mask):
     index = ops.maximum(lengths - 1, 0)
     one_hot = ops.one_hot(index, ops.shape(sequence)[1], dtype=sequence.dtype)  # [batch, T]
     return ops.einsum("bt,btd->bd", one_hot, sequence)
-
-
-def _freeze(model):
-    """`model.trainable = False`, reaching every sublayer. Keras pushes `trainable` down only when it is
-    assigned, and TensorFlow's `AutoTrackable` skips assigning a value identical to the current one, so a
-    model frozen before it was built would keep its later-built variables trainable: toggle."""
-    model.trainable = True
-    model.trainable = False
 
 
 @keras.saving.register_keras_serializable(package="keras_llm")
@@ -93,7 +87,7 @@ class TextClassifier(keras.Model):
         self.pooling = pooling
         self.freeze_encoder = bool(freeze_encoder)
         if self.freeze_encoder:
-            _freeze(self.encoder)
+            freeze(self.encoder)
         self.feature_dropout = keras.layers.Dropout(dropout, dtype=self.dtype_policy, name="feature_dropout")
         self.classifier_head = keras.layers.Dense(self.num_classes, dtype=self.dtype_policy, name="classifier_head")
 
@@ -103,7 +97,7 @@ class TextClassifier(keras.Model):
         if not self.classifier_head.built:
             self.classifier_head.build((None, self._feature_dim(input_shape)))
         if self.freeze_encoder:  # again: the variables its build just created start out trainable
-            _freeze(self.encoder)
+            freeze(self.encoder)
 
     def _feature_dim(self, input_shape):
         dim = getattr(self.encoder, "hidden_dim", None)  # BertEncoder and the language models
