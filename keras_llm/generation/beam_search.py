@@ -1,4 +1,5 @@
 """Beam search over token ids, with the same prompt handling as `generate_ids`."""
+import keras
 from keras import ops
 
 from keras_llm.tokenizers.special_tokens import EOS_ID, PAD_ID
@@ -28,6 +29,7 @@ def beam_search_ids(decoder, tokens, prompt_lengths, beam_width=4, length_penalt
     tokens = ops.repeat(ops.cast(tokens, "int32"), k, axis=0)  # [batch*k, length], beams of a row adjacent
     lengths = ops.repeat(ops.cast(prompt_lengths, "int32"), k, axis=0)
     state = decoder.init(flat, length)
+    prepared = decoder.prepare()
     first_beam = ops.cast(ops.arange(flat) % k == 0, "float32")
     scores = (1.0 - first_beam) * _NEG  # only beam 0 is alive at first: the beams start identical
     done = ops.zeros((flat,), dtype="bool")
@@ -40,7 +42,7 @@ def beam_search_ids(decoder, tokens, prompt_lengths, beam_width=4, length_penalt
 
     def body(i, tokens, state, scores, done, end):
         current = ops.slice(tokens, [0, i], [flat, 1])
-        logits, state = decoder.step(current, state, i)
+        logits, state = decoder.step(current, state, i, prepared)
         logprobs = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
         vocab = ops.shape(logprobs)[-1]
         forced = (i + 1) < lengths
@@ -55,7 +57,7 @@ def beam_search_ids(decoder, tokens, prompt_lengths, beam_width=4, length_penalt
         parent = ops.reshape(index // vocab, (flat,)) + row_offset
         token = ops.cast(ops.reshape(index % vocab, (flat,)), "int32")
         tokens = ops.take(tokens, parent, axis=0)
-        state = ops.take(state, parent, axis=0)
+        state = keras.tree.map_structure(lambda s: ops.take(s, parent, axis=0), state)  # a cache: per-layer pairs
         done = ops.take(done, parent, axis=0)
         end = ops.take(end, parent, axis=0)
         was_forced = ops.take(forced, parent, axis=0)

@@ -45,9 +45,17 @@ class Decoder:
             return self.model.init_cache(batch_size, length)
         return self.model.init_state(batch_size)
 
-    def step(self, ids, state, index):
+    def prepare(self):
+        """Loop-invariant tensors for `step` (the model's `output_kernel()`, when it has one), computed once
+        per decoding run, before the loop: XLA does not hoist them out of the loop by itself."""
+        if self.kind == "cache" and hasattr(self.model, "output_kernel"):
+            return {"output_kernel": self.model.output_kernel()}
+        return {}
+
+    def step(self, ids, state, index, prepared=None):
+        """`prepared`: what `prepare()` returned (optional)."""
         if self.kind == "cache":
-            logits, state = self.model.call_with_cache(ids, state, index)
+            logits, state = self.model.call_with_cache(ids, state, index, **(prepared or {}))
         else:
             logits, state = self.model.call_with_state(ids, state)
         logits = ops.cast(logits[:, -1, :], "float32")
@@ -88,6 +96,7 @@ def generate_ids(decoder, tokens, prompt_lengths, noise, sampler=None, temperatu
     tokens = ops.cast(tokens, "int32")
     prompt_lengths = ops.cast(prompt_lengths, "int32")
     state = decoder.init(batch, length)
+    prepared = decoder.prepare()
     done = ops.zeros_like(prompt_lengths, dtype="bool")
     end = ops.full_like(prompt_lengths, length)
     limit = end if max_new_tokens is None else ops.minimum(prompt_lengths + max_new_tokens, length)
@@ -97,7 +106,7 @@ def generate_ids(decoder, tokens, prompt_lengths, noise, sampler=None, temperatu
 
     def body(i, tokens, state, done, end):
         current = ops.slice(tokens, [0, i], [batch, 1])
-        logits, state = decoder.step(current, state, i)
+        logits, state = decoder.step(current, state, i, prepared)
         chosen = sampler(logits, noise[i], temperature)
         forced = (i + 1) < prompt_lengths
         prompt_next = ops.squeeze(ops.slice(tokens, [0, i + 1], [batch, 1]), axis=1)

@@ -43,7 +43,11 @@ class Seq2SeqDecoder:
             return self.model.init_cache(batch_size, length)
         return self.initial_state
 
-    def step(self, ids, state, index):
+    def prepare(self):
+        """Nothing loop-invariant beyond the encoder outputs held here (the `Decoder.prepare` contract)."""
+        return {}
+
+    def step(self, ids, state, index, prepared=None):
         if self.kind == "cache":
             logits, state = self.model.call_with_cache(ids, state, index, self.encoder_outputs, self.encoder_mask)
         else:

@@ -33,7 +33,8 @@ class TransformerDecoderBlock(keras.layers.Layer):
         encoder_sequence: `[batch, S, encoder_dim]`, required when `use_cross_attention`.
         padding_mask: optional `[batch, T]` (or `[batch, max_length]` with a cache), True/1 for real tokens.
         encoder_padding_mask: optional `[batch, S]`, True/1 for real encoder tokens.
-        cache: optional self-attention cache `[batch, 2, max_length, num_heads, dim // num_heads]`.
+        cache: optional self-attention cache, a `(keys, values)` pair of
+            `[batch, num_heads, max_length, dim // num_heads]` tensors (`self_attention.init_cache`).
         cache_index: position of the first token of `decoder_sequence` (int or scalar int tensor).
         training: whether dropout is active.
 
@@ -45,7 +46,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
     >>> x = keras.ops.ones((2, 5, 8))
     >>> tuple(block(x).shape)
     (2, 5, 8)
-    >>> y, cache = block(x[:, :1], cache=keras.ops.zeros((2, 2, 5, 2, 4)), cache_index=0)
+    >>> y, cache = block(x[:, :1], cache=block.self_attention.init_cache(2, 5), cache_index=0)
     """
 
     def __init__(

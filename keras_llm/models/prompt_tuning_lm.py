@@ -105,19 +105,24 @@ class PromptTuningLM(keras.Model):
             self.build()
         max_length = self.max_sequence_length if max_length is None else max_length
         cache = self.base_lm.init_cache(batch_size, max_length + self.num_prompt_tokens)
-        prompt = ops.cast(self.soft_prompt, cache.dtype)
+        prompt = ops.cast(self.soft_prompt, self.base_lm.compute_dtype)
         prompt = ops.broadcast_to(prompt[None], (batch_size, self.num_prompt_tokens, ops.shape(prompt)[-1]))
         _, cache = self.base_lm.call_embeddings_with_cache(prompt, cache, 0)
         return cache
 
-    def call_with_cache(self, token_ids, cache, cache_index, padding_mask=None):
+    def output_kernel(self):
+        """The base model's `output_kernel()` (decoding loops compute it once)."""
+        return self.base_lm.output_kernel()
+
+    def call_with_cache(self, token_ids, cache, cache_index, padding_mask=None, output_kernel=None):
         """Incremental forward for tokens at token positions `cache_index, ...` (after the soft prompt), so
         `TextGenerator`, the decoding loop and the serving export drive a prompt-tuned model like any causal
         LM. `padding_mask` covers the token positions of the cache only."""
         if padding_mask is not None:
             real = ops.ones((ops.shape(padding_mask)[0], self.num_prompt_tokens), dtype="bool")
             padding_mask = ops.concatenate([real, ops.cast(padding_mask, "bool")], axis=1)
-        return self.base_lm.call_with_cache(token_ids, cache, cache_index + self.num_prompt_tokens, padding_mask)
+        return self.base_lm.call_with_cache(token_ids, cache, cache_index + self.num_prompt_tokens, padding_mask,
+                                            output_kernel=output_kernel)
 
     def get_config(self):
         config = super().get_config()

@@ -191,15 +191,17 @@ class Seq2SeqTransformer(keras.Model):
         return self._logits(x)
 
     def init_cache(self, batch_size, max_length=None):
-        """A zero self-attention cache `[batch, num_decoder_layers, 2, max_length, num_heads, head_dim]`.
+        """A zero self-attention cache: per decoder layer a `(keys, values)` pair of
+        `[batch, num_heads, max_length, head_dim]` tensors.
 
         Args:
             batch_size: batch size of the decoding run.
             max_length: cache length (decoder positions); defaults to `max_target_length`.
         """
         max_length = self.max_target_length if max_length is None else max_length
-        shape = (batch_size, self.num_decoder_layers, 2, max_length, self.num_heads, self.head_dim)
-        return ops.zeros(shape, dtype=self.compute_dtype)
+        shape = (batch_size, self.num_heads, max_length, self.head_dim)
+        return [(ops.zeros(shape, dtype=self.compute_dtype), ops.zeros(shape, dtype=self.compute_dtype))
+                for _ in range(self.num_decoder_layers)]
 
     def call_with_cache(self, decoder_ids, cache, cache_index, encoder_outputs, encoder_padding_mask=None):
         """Decoder forward pass for new target tokens at positions `cache_index, cache_index + 1, ...`.
@@ -217,18 +219,18 @@ class Seq2SeqTransformer(keras.Model):
         if not self.built:
             self.build()
         x = self.target_embedding(decoder_ids, start_index=cache_index)
-        new_caches = []
-        for index, block in enumerate(self.decoder_blocks):
+        new_cache = []
+        for block, layer_cache in zip(self.decoder_blocks, cache):
             x, layer_cache = block(
                 x,
                 encoder_outputs,
                 encoder_padding_mask=encoder_padding_mask,
-                cache=cache[:, index],
+                cache=layer_cache,
                 cache_index=cache_index,
                 training=False,
             )
-            new_caches.append(layer_cache)
-        return self._logits(x), ops.stack(new_caches, axis=1)
+            new_cache.append(layer_cache)
+        return self._logits(x), new_cache
 
     def get_config(self):
         config = super().get_config()

@@ -12,8 +12,8 @@ from keras_llm.export import export_saved_model
 from keras_llm.generation import TextGenerator
 
 SIGNATURES = {"serving_default", "generate", "generate_with_options", "score"}
-# 9 prompts in chunks of 8: the first chunk runs the XLA-compiled loop (>= jit_min_batch rows, bucketed), the
-# second the uncompiled one; both must match Python greedy decoding.
+# 9 prompts in chunks of 8 with jit_min_batch=8: the first chunk runs the XLA-compiled loop (bucketed), the
+# second (1 row) the uncompiled one; both must match Python greedy decoding.
 PROMPTS = ["red", "the dog", "", "one two three four five", "red green", "seven", "a cat", "blue", "the"]
 
 
@@ -22,7 +22,8 @@ def exported(request, tmp_path_factory):
     tok = word_tokenizer()
     model = trained_model(request.param) if request.param == "lstm" else make_model("transformer", tok.vocabulary_size, 5)
     base = tmp_path_factory.mktemp("export") / "lm"
-    path = export_saved_model(model, tok, str(base), version=7, max_new_tokens=12, max_batch_size=8)
+    path = export_saved_model(model, tok, str(base), version=7, max_new_tokens=12, max_batch_size=8,
+                              jit_min_batch=8)
     return model, tok, base, path
 
 

@@ -86,21 +86,24 @@ def test_cache_one_token_at_a_time_equals_full_forward(pair):
     x = _inputs(7)
     full = keras.ops.convert_to_numpy(ours(x, use_causal_mask=True))
     max_length = LENGTH + 3  # unused cache slots must stay invisible
-    cache = keras.ops.zeros((BATCH, 2, max_length, HEADS, DIM // HEADS))
+    cache = ours.init_cache(BATCH, max_length)
     steps = []
     for t in range(LENGTH):
         output, cache = ours(x[:, t : t + 1], cache=cache, cache_index=t)
         steps.append(keras.ops.convert_to_numpy(output))
     np.testing.assert_allclose(np.concatenate(steps, axis=1), full, atol=1e-5)
-    assert tuple(cache.shape) == (BATCH, 2, max_length, HEADS, DIM // HEADS)
-    np.testing.assert_array_equal(keras.ops.convert_to_numpy(cache)[:, :, LENGTH:], 0.0)
+    keys, values = (keras.ops.convert_to_numpy(c) for c in cache)
+    for tensor in (keys, values):
+        assert tensor.shape == (BATCH, HEADS, max_length, DIM // HEADS)
+        assert np.all(np.any(tensor[:, :, :LENGTH] != 0.0, axis=-1))  # every written slot
+        np.testing.assert_array_equal(tensor[:, :, LENGTH:], 0.0)
 
 
 def test_cache_prompt_chunk_then_tensor_index(pair):
     ours, _ = pair
     x = _inputs(8)
     full = keras.ops.convert_to_numpy(ours(x, use_causal_mask=True))
-    cache = keras.ops.zeros((BATCH, 2, LENGTH, HEADS, DIM // HEADS))
+    cache = ours.init_cache(BATCH, LENGTH)
     prompt, cache = ours(x[:, :4], cache=cache, cache_index=0)
     np.testing.assert_allclose(prompt, full[:, :4], atol=1e-5)
     step, cache = ours(x[:, 4:5], cache=cache, cache_index=keras.ops.convert_to_tensor(4, "int32"))

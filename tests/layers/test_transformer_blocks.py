@@ -48,7 +48,7 @@ def test_decoder_is_causal_and_cache_matches(norm_first):
     changed[:, 3:] += 1.0
     np.testing.assert_allclose(keras.ops.convert_to_numpy(block(changed))[:, :3], full[:, :3], atol=1e-6)
 
-    cache = keras.ops.zeros((2, 2, 6, 2, 4))
+    cache = block.self_attention.init_cache(2, 6)
     steps = []
     for t in range(6):
         output, cache = block(X[:, t : t + 1], cache=cache, cache_index=t)
