@@ -8,6 +8,10 @@ from keras_llm.models import RNNLanguageModel, TransformerLanguageModel
 from keras_llm.tokenizers import WordTokenizer
 
 PATTERN = "red green blue"  # a document the models learn to continue: red -> green -> blue -> <eos>
+# The shortest is 19 tokens with its <eos>: two whole prefill chunks (2 x PREFILL_CHUNK) run before stepping.
+LONG_PROMPTS = ["one two three four five six seven eight nine ten the dog sees a cat red green",
+                "the dog sees a cat one two three four five six seven eight nine ten red green blue a cat",
+                "red green blue " * 7]
 
 
 @functools.lru_cache(maxsize=None)

@@ -2,6 +2,7 @@
 import keras
 from keras import ops
 
+from keras_llm.generation.decoding import prefill
 from keras_llm.tokenizers.special_tokens import EOS_ID, PAD_ID
 
 _NEG = -1e9
@@ -68,7 +69,8 @@ def beam_search_ids(decoder, tokens, prompt_lengths, beam_width=4, length_penalt
         done = ops.logical_or(done, finished)
         return i + 1, tokens, state, ops.reshape(best, (flat,)), done, end
 
-    i0 = ops.convert_to_tensor(0, dtype="int32")
+    # Skipping the forced prompt steps changes no score: they add 0 to the live beam and keep beams identical.
+    i0, state = prefill(decoder, tokens, lengths, state, prepared)
     _, tokens, _, scores, _, end = ops.while_loop(cond, body, (i0, tokens, state, scores, done, end))
     generated = ops.cast(ops.maximum(end - lengths, 1), "float32")
     ranked = ops.reshape(scores / ops.power(generated, length_penalty), (batch, k))

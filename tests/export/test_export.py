@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-from lm_fixtures import make_model, trained_model, word_tokenizer
+from lm_fixtures import LONG_PROMPTS, make_model, trained_model, word_tokenizer
 from tf_only import PRELUDE, run_tf_only
 
 from keras_llm.export import export_saved_model
@@ -15,6 +15,7 @@ SIGNATURES = {"serving_default", "generate", "generate_with_options", "score"}
 # 9 prompts in chunks of 8 with jit_min_batch=8: the first chunk runs the XLA-compiled loop (bucketed), the
 # second (1 row) the uncompiled one; both must match Python greedy decoding.
 PROMPTS = ["red", "the dog", "", "one two three four five", "red green", "seven", "a cat", "blue", "the"]
+LONG = LONG_PROMPTS * 3  # 9 prompts of >= 19 tokens: both paths prefill two chunks of the prompt first
 
 
 @pytest.fixture(scope="module", params=["transformer", "lstm"])
@@ -52,17 +53,19 @@ def test_contract_in_a_tf_only_process(exported):
         sigs = sorted(m.signatures)
         prompts = tf.constant({PROMPTS!r})
         gen = m.signatures["generate"](prompts=prompts)["text"].numpy().tolist()
+        long = m.signatures["generate"](prompts=tf.constant({LONG!r}))["text"].numpy().tolist()
         opt = m.signatures["generate_with_options"](prompts=prompts, max_new_tokens=tf.constant(3),
                                                       temperature=tf.constant(0.7))["text"].numpy().tolist()
         score = {{k: v.numpy().tolist() for k, v in m.signatures["score"](texts=prompts).items()}}
         ex = m.signatures["serving_default"](examples=tf.constant({[example(p) for p in PROMPTS]!r}))
-        print(json.dumps({{"sigs": sigs, "gen": [g.decode() for g in gen], "opt": [o.decode() for o in opt],
+        print(json.dumps({{"sigs": sigs, "gen": [g.decode() for g in gen], "long": [g.decode() for g in long], "opt": [o.decode() for o in opt],
                           "score": score, "default": [t.decode() for t in ex["text"].numpy()]}}))
         """
     out = run_tf_only(body)
     assert set(out["sigs"]) == SIGNATURES
     generator = TextGenerator(model, tok)
     assert out["gen"] == generator.generate(PROMPTS, max_new_tokens=12)  # exported greedy == Python greedy
+    assert out["long"] == generator.generate(LONG, max_new_tokens=12)
     assert out["default"] == out["gen"]
     assert all(len(o.split()) <= 3 for o in out["opt"])
     expected = generator.score(PROMPTS)

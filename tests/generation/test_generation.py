@@ -1,10 +1,11 @@
+import keras
 import numpy as np
 import pytest
 from keras import ops
-from lm_fixtures import PATTERN, make_model, trained_model, word_tokenizer
+from lm_fixtures import LONG_PROMPTS, PATTERN, make_model, trained_model, word_tokenizer
 
 from keras_llm.generation import Sampler, TextGenerator, inverse_cdf_sample
-from keras_llm.generation.decoding import SUPPRESSED_IDS
+from keras_llm.generation.decoding import PREFILL_CHUNK, SUPPRESSED_IDS, Decoder, prefill
 from keras_llm.tokenizers.special_tokens import EOS_ID
 
 KINDS = ["transformer", "lstm", "gru"]
@@ -33,6 +34,37 @@ def test_cached_decoding_equals_uncached(kind):
     for prompt, ids in zip(prompts, got):
         expected = naive_greedy(model, [EOS_ID] + tok(prompt).numpy().tolist(), 12)
         assert ids == [t for t in expected if t != EOS_ID]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_prefilled_long_prompts_decode_like_uncached(kind):
+    tok = word_tokenizer()
+    model = make_model(kind, tok.vocabulary_size, seed=4)
+    generator = TextGenerator(model, tok)
+    got = generator.generate_ids(LONG_PROMPTS, max_new_tokens=8)
+    assert generator.generate_ids(LONG_PROMPTS, max_new_tokens=8, sampler="beam", beam_width=1) == got
+    for prompt, ids in zip(LONG_PROMPTS, got):
+        expected = naive_greedy(model, [EOS_ID] + tok(prompt).numpy().tolist(), 8)
+        assert ids == [t for t in expected if t != EOS_ID]
+
+
+@pytest.mark.parametrize("kind", ["transformer", "lstm"])
+def test_prefill_feeds_whole_chunks_and_leaves_the_state_of_single_steps(kind):
+    tok = word_tokenizer()
+    decoder = Decoder(make_model(kind, tok.vocabulary_size, seed=5))
+    tokens = np.random.default_rng(0).integers(7, tok.vocabulary_size, size=(2, 40)).astype("int32")
+    lengths = np.array([2 * PREFILL_CHUNK + 3, 3 * PREFILL_CHUNK], "int32")
+    index, state = prefill(decoder, tokens, lengths, decoder.init(2, 40), decoder.prepare())
+    assert int(index) == 2 * PREFILL_CHUNK  # the shortest prompt forces steps 0 .. 2 * PREFILL_CHUNK + 1
+    stepped = decoder.init(2, 40)
+    for i in range(2 * PREFILL_CHUNK):
+        _, stepped = decoder.step(tokens[:, i : i + 1], stepped, i)
+    flat, flat_stepped = keras.tree.flatten(state), keras.tree.flatten(stepped)
+    assert len(flat) == len(flat_stepped) > 0
+    for a, b in zip(flat, flat_stepped):
+        np.testing.assert_allclose(ops.convert_to_numpy(a), ops.convert_to_numpy(b), atol=1e-5)
+    short = np.array([PREFILL_CHUNK, 30], "int32")  # shortest forces PREFILL_CHUNK - 1 steps: no whole chunk
+    assert int(prefill(decoder, tokens, short, decoder.init(2, 40))[0]) == 0
 
 
 @pytest.mark.parametrize("kind", ["transformer", "lstm"])
