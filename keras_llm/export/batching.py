@@ -82,12 +82,12 @@ def _bucket(value, buckets):
 
 
 def pad_to_buckets(tokens, lengths, length_sizes, batch_sizes):
-    """Pads `tokens [batch, length]` with `<pad>` columns and extra one-token (`<eos>`) rows, and `lengths`
-    with 1s, up to the next bucket sizes; callers drop the extra rows from the results."""
+    """Pads `tokens [batch, length]` with `<pad>` columns up to the next length bucket, and adds copies of the
+    first row (with its length) up to the next batch bucket; callers drop the extra rows from the results.
+    Copies rather than short filler rows: the decoding loop prefills up to the shortest prompt in the batch."""
     rows, length = tf.shape(tokens)[0], tf.shape(tokens)[1]
     extra_rows = _bucket(rows, batch_sizes) - rows
-    tokens = tf.pad(tokens, [[0, extra_rows], [0, _bucket(length, length_sizes) - length]])
-    tokens = tf.tensor_scatter_nd_update(
-        tokens, tf.stack([rows + tf.range(extra_rows), tf.zeros([extra_rows], tf.int32)], 1),
-        tf.fill([extra_rows], tf.constant(EOS_ID, tf.int32)))
-    return tokens, tf.pad(lengths, [[0, extra_rows]], constant_values=1)
+    tokens = tf.pad(tokens, [[0, 0], [0, _bucket(length, length_sizes) - length]])
+    copies = tf.zeros([extra_rows], tf.int32)
+    return (tf.concat([tokens, tf.gather(tokens, copies)], 0),
+            tf.concat([lengths, tf.gather(lengths, copies)], 0))
