@@ -2,11 +2,13 @@
 import keras
 from keras import ops
 
+from keras_llm.layers.projected_lstm import ProjectedLSTM
+
 # cell name -> (Keras layer class, number of state tensors per layer)
 CELLS = {
     "rnn": (keras.layers.SimpleRNN, 1),
     "gru": (keras.layers.GRU, 1),
-    "lstm": (keras.layers.LSTM, 2),
+    "lstm": (ProjectedLSTM, 2),
 }
 
 
@@ -14,7 +16,8 @@ CELLS = {
 class RecurrentStack(keras.layers.Layer):
     """`num_layers` recurrent layers of the same width, with dropout between them.
 
-    The layers are Keras' own `SimpleRNN`/`LSTM`/`GRU` (default activations, no recurrent dropout), so on
+    The layers are Keras' own `SimpleRNN`/`GRU` and `ProjectedLSTM` (Keras' `LSTM` with the input projection
+    taken out of the time loop; same weights and outputs), default activations, no recurrent dropout, so on
     the TensorFlow backend with a GPU, LSTM and GRU run on cuDNN. What this layer adds is a single state
     tensor of shape `[batch, num_layers, num_states, units]` (`num_states` is 2 for LSTM: `h` then `c`; 1 for
     GRU/SimpleRNN), which the decoding loop and truncated backpropagation through time carry from one call
