@@ -248,6 +248,9 @@ def train_language_model(config, *, tokenizer=None, strategy=None, callbacks=(),
     backup_dir = config.location("backup")
     if not is_chief:
         backup_dir = os.path.join(backup_dir, f"worker-{worker}")
+    # Created up front: BackupAndRestore checks for its directory, then makes it without exist_ok, and a
+    # non-chief worker making `backup/worker-N` creates the chief's `backup/` in between (FileExistsError).
+    os.makedirs(backup_dir, exist_ok=True)
 
     tokenizer = _prepare_tokenizer(config, tokenizer, files)
     steps_per_epoch, epochs, total_steps = _schedule(config, tokenizer, files)
@@ -284,8 +287,8 @@ def train_language_model(config, *, tokenizer=None, strategy=None, callbacks=(),
                 model.fit(train_input, epochs=epochs, steps_per_epoch=steps_per_epoch, validation_data=valid_input,
                           validation_steps=valid_steps, callbacks=run_callbacks, verbose=0)
         except cb.NonFiniteLossError as e:
-            kept = (f"last good checkpoint kept in {backup_dir}" if os.path.isdir(backup_dir)
-                    else "no checkpoint was written yet")
+            written = os.path.isdir(backup_dir) and os.listdir(backup_dir)
+            kept = f"last good checkpoint kept in {backup_dir}" if written else "no checkpoint was written yet"
             raise cb.NonFiniteLossError(e.step, e.epoch, e.batch, e.value, note=kept) from None
         finally:
             if tensorboard is not None:
