@@ -137,7 +137,8 @@ class CausalLMServingModule(ServingModule):
     def warmup_inputs(self):
         """Example requests per signature, for TF Serving's warmup file."""
         return {
-            # With XLA, a batch of jit_min_batch compiles the compiled path's smallest bucket at load time.
-            "generate": {"prompts": [""] + ["the"] * (max(self.jit_min_batch, 2) - 1 if self.jit_compile else 1)},
+            # With XLA, jit_min_batch rows (1 by default, the commonest request) compile the compiled path's
+            # smallest buckets at load time.
+            "generate": {"prompts": [""] + ["the"] * (max(self.jit_min_batch, 1) - 1 if self.jit_compile else 1)},
             "score": {"texts": ["the"]},
         }
