@@ -20,8 +20,8 @@ class Seq2SeqTransformer(keras.Model):
     float32 also under mixed precision.
 
     Decoding runs the encoder once (`encode`) and then the decoder one token at a time with a key/value
-    cache of shape `[batch, num_decoder_layers, 2, max_length, num_heads, hidden_dim // num_heads]`
-    (`init_cache`, `call_with_cache`); `keras_llm.generation.seq2seq_decoding.translate_ids` does this.
+    cache, per decoder layer a `(keys, values)` pair of `[batch, num_heads, max_length, hidden_dim // num_heads]`
+    tensors (`init_cache`, `call_with_cache`); `keras_llm.generation.seq2seq_decoding.translate_ids` does this.
 
     Args:
         source_vocabulary_size: number of source token ids.
