@@ -199,9 +199,9 @@ class Seq2SeqTransformer(keras.Model):
             max_length: cache length (decoder positions); defaults to `max_target_length`.
         """
         max_length = self.max_target_length if max_length is None else max_length
-        shape = (batch_size, self.num_heads, max_length, self.head_dim)
-        return [(ops.zeros(shape, dtype=self.compute_dtype), ops.zeros(shape, dtype=self.compute_dtype))
-                for _ in range(self.num_decoder_layers)]
+        if not self.built:
+            self.build()
+        return [block.self_attention.init_cache(batch_size, max_length) for block in self.decoder_blocks]
 
     def call_with_cache(self, decoder_ids, cache, cache_index, encoder_outputs, encoder_padding_mask=None):
         """Decoder forward pass for new target tokens at positions `cache_index, cache_index + 1, ...`.

@@ -180,10 +180,10 @@ class TransformerLanguageModel(keras.Model):
             batch_size: batch size of the decoding run.
             max_length: cache length; defaults to `max_sequence_length` (learned positions allow no more).
         """
+        if not self.built:
+            self.build()
         max_length = self.max_sequence_length if max_length is None else max_length
-        shape = (batch_size, self.num_heads, max_length, self.head_dim)
-        return [(ops.zeros(shape, dtype=self.compute_dtype), ops.zeros(shape, dtype=self.compute_dtype))
-                for _ in range(self.num_layers)]
+        return [block.self_attention.init_cache(batch_size, max_length) for block in self.blocks]
 
     def call_with_cache(self, token_ids, cache, cache_index, padding_mask=None, output_kernel=None):
         """Forward pass for new tokens at positions `cache_index, cache_index + 1, ...` (inference mode).
