@@ -247,10 +247,11 @@ def train_language_model(config, *, tokenizer=None, strategy=None, callbacks=(),
     distribute.per_replica_batch_size(config.batch_size, strategy)
     backup_dir = config.location("backup")
     if not is_chief:
-        backup_dir = os.path.join(backup_dir, f"worker-{worker}")
-    # Created up front: BackupAndRestore checks for its directory, then makes it without exist_ok, and a
-    # non-chief worker making `backup/worker-N` creates the chief's `backup/` in between (FileExistsError).
-    os.makedirs(backup_dir, exist_ok=True)
+        # A sibling of the chief's directory, not inside it: each worker's BackupAndRestore deletes its own
+        # directory when training ends, and the chief's rmtree of `backup/` raced a worker's files inside it
+        # (FileNotFoundError on `latest.weights.h5.bkp` in the two-worker test).
+        backup_dir = f"{backup_dir.rstrip(os.sep)}-worker-{worker}"
+    os.makedirs(backup_dir, exist_ok=True)  # up front: BackupAndRestore makes it without exist_ok
 
     tokenizer = _prepare_tokenizer(config, tokenizer, files)
     steps_per_epoch, epochs, total_steps = _schedule(config, tokenizer, files)

@@ -107,4 +107,5 @@ def test_two_workers_on_loopback_end_with_identical_weights(tmp_path):
         np.testing.assert_array_equal(weights[0][name], weights[1][name])
     # only the chief writes the run directory
     assert chief["model_path"] and os.path.isfile(chief["model_path"]) and other["model_path"] is None
-    assert not (tmp_path / "run" / "backup").exists()
+    # each worker's training-state backup (the chief's and a sibling per other worker) is gone at the end
+    assert not (tmp_path / "run" / "backup").exists() and not (tmp_path / "run" / "backup-worker-1").exists()
