@@ -7,7 +7,7 @@ from keras import ops
 PAD_ID = 0
 
 
-def masked_token_nll(y_true, y_pred, ignore_id=PAD_ID, from_logits=True):
+def masked_token_nll(y_true, y_pred, ignore_id=PAD_ID, from_logits=True, for_gradient=False):
     """Per-token negative log-likelihood and a 0/1 weight that is 0 where `y_true == ignore_id`.
 
     Args:
@@ -15,6 +15,7 @@ def masked_token_nll(y_true, y_pred, ignore_id=PAD_ID, from_logits=True):
         y_pred: logits (or probabilities) `[batch, T, vocabulary_size]`.
         ignore_id: target id that contributes nothing (padding).
         from_logits: whether `y_pred` holds logits.
+        for_gradient: the result will be differentiated (a loss): see `logits_token_nll`.
 
     Returns:
         `(nll, weight)`, both float32 `[batch, T]`; `nll` is 0 at ignored positions.
@@ -29,23 +30,29 @@ def masked_token_nll(y_true, y_pred, ignore_id=PAD_ID, from_logits=True):
     safe_targets = ops.where(valid, y_true, 0)  # ignore_id may be outside the vocabulary (e.g. -100)
     y_pred = ops.cast(y_pred, "float32")
     if from_logits:
-        nll = logits_token_nll(safe_targets, y_pred)
+        nll = logits_token_nll(safe_targets, y_pred, for_gradient=for_gradient)
     else:
         nll = ops.sparse_categorical_crossentropy(safe_targets, y_pred, from_logits=False)
     weight = ops.cast(valid, "float32")
     return nll * weight, weight
 
 
-def logits_token_nll(targets, logits):
+def logits_token_nll(targets, logits, for_gradient=False):
     """`-log softmax(logits)[target]` per position, as `log(sum(exp(logits - max))) + (max - logits[target])`.
 
     Cheaper than `ops.sparse_categorical_crossentropy(..., from_logits=True)`: TensorFlow's fused op also
     computes the softmax gradient in its forward pass, which a metric throws away, and its backward pass is no
     faster than this one. Both terms are >= 0, so no cancellation; the max is a constant for the gradient.
 
+    The target logits are picked with one gather (cheap forward: a metric), or, with `for_gradient`, as a sum
+    of the logits times a one-hot of the targets: a gather's gradient scatters into a zeroed logits-sized
+    tensor, a product's is one dense multiply (TensorFlow, 2-core CPU, `[8, 128, 8192]` logits: loss and
+    gradient 36 -> 22 ms, against 33 ms for the fused op). Same values either way.
+
     Args:
         targets: int targets `[...]`, every one a valid id.
         logits: float32 logits `[..., vocabulary_size]`.
+        for_gradient: pick the targets in the form that is cheaper to differentiate (a loss).
 
     Returns:
         float32 `[...]`.
@@ -57,7 +64,11 @@ def logits_token_nll(targets, logits):
     """
     peak = ops.stop_gradient(ops.max(logits, axis=-1, keepdims=True))
     log_sum = ops.log(ops.sum(ops.exp(logits - peak), axis=-1))
-    return log_sum + (ops.squeeze(peak, axis=-1) - _take_targets(logits, targets))
+    if for_gradient:
+        picked = ops.sum(logits * ops.one_hot(targets, ops.shape(logits)[-1], dtype=logits.dtype), axis=-1)
+    else:
+        picked = _take_targets(logits, targets)
+    return log_sum + (ops.squeeze(peak, axis=-1) - picked)
 
 
 def _take_targets(logits, targets):
@@ -116,7 +127,8 @@ class MaskedSparseCategoricalCrossentropy(keras.losses.Loss):
         return super().__call__(y_true, y_pred, sample_weight=weight)
 
     def call(self, y_true, y_pred):
-        nll, _ = masked_token_nll(y_true, y_pred, ignore_id=self.ignore_id, from_logits=self.from_logits)
+        nll, _ = masked_token_nll(y_true, y_pred, ignore_id=self.ignore_id, from_logits=self.from_logits,
+                                  for_gradient=True)
         return nll
 
     def get_config(self):

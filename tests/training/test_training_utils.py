@@ -155,3 +155,12 @@ def test_loss_gradient_equals_softmax_minus_one_hot():
     mask = (TARGETS != 0)[..., None]
     expected = (probs - np.eye(11, dtype="float32")[TARGETS]) * mask / mask.sum()
     np.testing.assert_allclose(gradient, expected, atol=1e-6)
+
+
+def test_token_nll_picks_the_same_targets_by_gather_and_by_one_hot():
+    from keras_llm.training.losses import logits_token_nll
+
+    expected = _numpy_token_nll(LOGITS, TARGETS)
+    for for_gradient in (False, True):
+        nll = keras.ops.convert_to_numpy(logits_token_nll(TARGETS, LOGITS, for_gradient=for_gradient))
+        np.testing.assert_allclose(nll, expected, rtol=1e-5, atol=1e-6)
