@@ -27,7 +27,7 @@ setup(
     ],
     extras_require={
         "tfx": ["tfx==1.16.0", "apache-beam[gcp]==2.59.0", "dill"],
-        "dev": ["pytest", "sacrebleu", "tokenizers"],
+        "dev": ["pytest", "pytest-xdist", "sacrebleu", "tokenizers"],
     },
     entry_points={"console_scripts": ["keras-llm=keras_llm.cli:main"]},
 )
