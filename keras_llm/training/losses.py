@@ -44,10 +44,10 @@ def logits_token_nll(targets, logits, for_gradient=False):
     computes the softmax gradient in its forward pass, which a metric throws away, and its backward pass is no
     faster than this one. Both terms are >= 0, so no cancellation; the max is a constant for the gradient.
 
-    The target logits are picked with one gather (cheap forward: a metric), or, with `for_gradient`, as a sum
-    of the logits times a one-hot of the targets: a gather's gradient scatters into a zeroed logits-sized
-    tensor, a product's is one dense multiply (TensorFlow, 2-core CPU, `[8, 128, 8192]` logits: loss and
-    gradient 36 -> 22 ms, against 33 ms for the fused op). Same values either way.
+    The target logits are picked with one gather (cheap forward: a metric), or, with `for_gradient`, by a
+    select against a one-hot mask summed over the vocabulary: a gather's gradient scatters into a zeroed
+    logits-sized tensor, a select's is one dense pass (TensorFlow, 2-core CPU, `[8, 128, 8192]` logits: loss
+    and gradient about 37 -> 28 ms; TF's fused op about 35). Same values either way, -inf logits included.
 
     Args:
         targets: int targets `[...]`, every one a valid id.
@@ -65,7 +65,10 @@ def logits_token_nll(targets, logits, for_gradient=False):
     peak = ops.stop_gradient(ops.max(logits, axis=-1, keepdims=True))
     log_sum = ops.log(ops.sum(ops.exp(logits - peak), axis=-1))
     if for_gradient:
-        picked = ops.sum(logits * ops.one_hot(targets, ops.shape(logits)[-1], dtype=logits.dtype), axis=-1)
+        # A select rather than `logits * one_hot`: equally one dense pass each way, and a -inf logit (a masked
+        # token) times 0 would be NaN.
+        hit = ops.expand_dims(targets, axis=-1) == ops.arange(ops.shape(logits)[-1], dtype=targets.dtype)
+        picked = ops.sum(ops.where(hit, logits, ops.zeros_like(logits)), axis=-1)
     else:
         picked = _take_targets(logits, targets)
     return log_sum + (ops.squeeze(peak, axis=-1) - picked)

@@ -164,3 +164,23 @@ def test_token_nll_picks_the_same_targets_by_gather_and_by_one_hot():
     for for_gradient in (False, True):
         nll = keras.ops.convert_to_numpy(logits_token_nll(TARGETS, LOGITS, for_gradient=for_gradient))
         np.testing.assert_allclose(nll, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_loss_with_minus_infinity_logits_is_finite_and_equals_the_gather_path():
+    import tensorflow as tf
+
+    from keras_llm.training.losses import logits_token_nll
+
+    logits = LOGITS.copy()
+    logits[..., 0] = -np.inf  # a masked token (never a target here)
+    targets = np.where(TARGETS == 0, 1, TARGETS)
+    expected = keras.ops.convert_to_numpy(logits_token_nll(targets, logits))
+    variable = tf.constant(logits)
+    with tf.GradientTape() as tape:
+        tape.watch(variable)
+        nll = logits_token_nll(targets, variable, for_gradient=True)
+        total = tf.reduce_sum(nll)
+    gradient = tape.gradient(total, variable).numpy()
+    np.testing.assert_allclose(nll.numpy(), expected, rtol=1e-5)
+    assert np.isfinite(expected).all() and np.isfinite(gradient).all()
+    assert (gradient[..., 0] == 0).all()
