@@ -45,6 +45,12 @@ class Decoder:
             return self.model.init_cache(batch_size, length)
         return self.model.init_state(batch_size)
 
+    def grow(self, state, extra):
+        """`state` with room for `extra` more positions: a cache's tensors padded along their positions axis
+        (every cache of ours is per-layer `[batch, heads, positions, head_dim]` pairs); a recurrent state is
+        unchanged."""
+        return grow_cache(state, extra) if self.kind == "cache" else state
+
     def prepare(self):
         """Loop-invariant tensors for `step` (the model's `output_kernel()`, when it has one), computed once
         per decoding run, before the loop: XLA does not hoist them out of the loop by itself."""
@@ -62,6 +68,12 @@ class Decoder:
         return logits + suppression_row(logits.shape[-1]), state
 
 
+def grow_cache(cache, extra):
+    """Pads every `[batch, heads, positions, head_dim]` tensor of a key/value cache with `extra` zero positions
+    at the end (the slots `init_cache` would have given a longer cache)."""
+    return keras.tree.map_structure(lambda t: ops.pad(t, [[0, 0], [0, 0], [0, extra], [0, 0]]), cache)
+
+
 @functools.lru_cache(maxsize=8)
 def suppression_row(vocabulary_size):
     """A `[vocab]` float32 numpy row, -1e9 at `SUPPRESSED_IDS`, added to step logits. A constant built once:
@@ -77,12 +89,16 @@ def suppression_row(vocabulary_size):
 PREFILL_CHUNK = 8
 
 
-def prefill(decoder, tokens, prompt_lengths, state, prepared=None, chunk=PREFILL_CHUNK):
+def prefill(decoder, tokens, prompt_lengths, state, prepared=None, chunk=PREFILL_CHUNK, start=0, stop=None):
     """Feeds the prompt positions that every row teacher-forces, `chunk` tokens per model call, and returns
-    `(index, state)`: the decoding loop goes on from position `index` (a multiple of `chunk`, at most the
-    shortest prompt's length - 1). Their logits are not needed, and compiled graphs drop them."""
+    `(index, state)`: the decoding loop goes on from position `index` (a multiple of `chunk` past `start`, at
+    most the shortest prompt's length - 1). Their logits are not needed, and compiled graphs drop them.
+    `start` is the first position to feed; `stop` (static) bounds the positions written (the state's length
+    when decoding in attention windows)."""
     batch = ops.shape(tokens)[0]
     forced = ops.min(prompt_lengths) - 1  # steps 0 .. forced-1 feed a prompt token and force the next one
+    if stop is not None:
+        forced = ops.minimum(forced, stop)
 
     def cond(i, state):
         return i + chunk <= forced
@@ -91,11 +107,41 @@ def prefill(decoder, tokens, prompt_lengths, state, prepared=None, chunk=PREFILL
         _, state = decoder.step(ops.slice(tokens, [0, i], [batch, chunk]), state, i, prepared)
         return i + chunk, state
 
-    return ops.while_loop(cond, body, (ops.convert_to_tensor(0, dtype="int32"), state))
+    return ops.while_loop(cond, body, (ops.convert_to_tensor(start, dtype="int32"), state))
+
+
+# Positions in the first attention window of a key/value-cache decoding loop (see `attention_windows`). 16
+# rather than 32: exported generate, 4 x 256 model, 9-token prompts + 64 new tokens (a 96-position buffer),
+# batch 16 on 2 CPU cores: ~4,000 tok/s with one full cache, ~4,500 with windows from 32, ~5,300 from 16.
+ATTENTION_WINDOW = 16
+
+
+def attention_windows(length, first=ATTENTION_WINDOW):
+    """Cache lengths of the successive segments of a decoding loop over `length` positions: `first`, doubling,
+    then `length` (a single segment when `length` is not static or `first` is None).
+
+    Attention reads the whole cache at every step, so a loop whose cache has room for all `length` positions
+    from the start attends over unwritten slots (masked, but read and multiplied). Decoding in segments whose
+    cache is grown between them keeps the attended positions within 2x of those written. The segments are
+    static shapes (XLA compiles each); doubling keeps their number logarithmic in `length`.
+
+    Example:
+    >>> attention_windows(96)
+    [16, 32, 64, 96]
+    >>> attention_windows(12)
+    [12]
+    """
+    if first is None or not isinstance(length, int):
+        return [length]
+    windows, window = [], int(first)
+    while window < length:
+        windows.append(window)
+        window *= 2
+    return windows + [length]
 
 
 def generate_ids(decoder, tokens, prompt_lengths, noise, sampler=None, temperature=None, max_new_tokens=None,
-                 stop_at_eos=True):
+                 stop_at_eos=True, window=ATTENTION_WINDOW):
     """Extends each row of `tokens` past its prompt.
 
     Args:
@@ -108,6 +154,8 @@ def generate_ids(decoder, tokens, prompt_lengths, noise, sampler=None, temperatu
         temperature: optional scalar tensor overriding the sampler's temperature.
         max_new_tokens: per-row limit on generated tokens (default: fill the buffer).
         stop_at_eos: rows stop after emitting `<eos>`; the loop ends when every row has stopped.
+        window: first attention window (`attention_windows`) for decoders that can `grow` their state; None
+            decodes with a cache of `length` positions from the start. Same tokens either way.
 
     Returns:
         `(tokens, end)`: the filled `[batch, length]` ids (PAD after a row's `<eos>`) and, per row, the
@@ -117,16 +165,17 @@ def generate_ids(decoder, tokens, prompt_lengths, noise, sampler=None, temperatu
     batch, length = ops.shape(tokens)[0], ops.shape(tokens)[1]
     tokens = ops.cast(tokens, "int32")
     prompt_lengths = ops.cast(prompt_lengths, "int32")
-    state = decoder.init(batch, length)
+    windows = attention_windows(length, window) if hasattr(decoder, "grow") else [length]
+    state = decoder.init(batch, windows[0])
     prepared = decoder.prepare()
     done = ops.zeros_like(prompt_lengths, dtype="bool")
     end = ops.full_like(prompt_lengths, length)
     limit = end if max_new_tokens is None else ops.minimum(prompt_lengths + max_new_tokens, length)
 
-    def cond(i, tokens, state, done, end):
-        return ops.logical_and(i < length - 1, ops.logical_not(ops.all(done)))
+    def cond(i, tokens, state, done, end, stop=None):
+        return ops.logical_and(i < stop, ops.logical_not(ops.all(done)))
 
-    def body(i, tokens, state, done, end):
+    def body(i, tokens, state, done, end):  # writes cache slot i, fills tokens[:, i + 1]
         current = ops.slice(tokens, [0, i], [batch, 1])
         logits, state = decoder.step(current, state, i, prepared)
         chosen = sampler(logits, noise[i], temperature)
@@ -142,8 +191,13 @@ def generate_ids(decoder, tokens, prompt_lengths, noise, sampler=None, temperatu
         done = ops.logical_or(done, finished)
         return i + 1, tokens, state, done, end
 
-    i0, state = prefill(decoder, tokens, prompt_lengths, state, prepared)
-    _, tokens, _, _, end = ops.while_loop(cond, body, (i0, tokens, state, done, end))
+    i = 0
+    for k, size in enumerate(windows):  # static segments: positions [previous window, size) of the cache
+        if k:
+            state = decoder.grow(state, size - windows[k - 1])
+        i, state = prefill(decoder, tokens, prompt_lengths, state, prepared, start=i, stop=size)
+        segment_cond = functools.partial(cond, stop=ops.minimum(size, length - 1))
+        i, tokens, state, done, end = ops.while_loop(segment_cond, body, (i, tokens, state, done, end))
     return tokens, end
 
 

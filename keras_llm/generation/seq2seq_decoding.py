@@ -7,7 +7,7 @@ loops run it: `generate_ids` (greedy) and `beam_search_ids`. The target prompt i
 from keras import ops
 
 from keras_llm.generation.beam_search import beam_search_ids
-from keras_llm.generation.decoding import generate_ids, suppression_row
+from keras_llm.generation.decoding import generate_ids, grow_cache, suppression_row
 from keras_llm.tokenizers.special_tokens import BOS_ID, EOS_ID, PAD_ID
 
 
@@ -42,6 +42,10 @@ class Seq2SeqDecoder:
         if self.kind == "cache":
             return self.model.init_cache(batch_size, length)
         return self.initial_state
+
+    def grow(self, state, extra):
+        """Room for `extra` more target positions (the `Decoder.grow` contract)."""
+        return grow_cache(state, extra) if self.kind == "cache" else state
 
     def prepare(self):
         """Nothing loop-invariant beyond the encoder outputs held here (the `Decoder.prepare` contract)."""

@@ -5,7 +5,14 @@ from keras import ops
 from lm_fixtures import LONG_PROMPTS, PATTERN, make_model, trained_model, word_tokenizer
 
 from keras_llm.generation import Sampler, TextGenerator, inverse_cdf_sample
-from keras_llm.generation.decoding import PREFILL_CHUNK, SUPPRESSED_IDS, Decoder, prefill
+from keras_llm.generation.decoding import (
+    PREFILL_CHUNK,
+    SUPPRESSED_IDS,
+    Decoder,
+    attention_windows,
+    generate_ids,
+    prefill,
+)
 from keras_llm.tokenizers.special_tokens import EOS_ID
 
 KINDS = ["transformer", "lstm", "gru"]
@@ -65,6 +72,36 @@ def test_prefill_feeds_whole_chunks_and_leaves_the_state_of_single_steps(kind):
         np.testing.assert_allclose(ops.convert_to_numpy(a), ops.convert_to_numpy(b), atol=1e-5)
     short = np.array([PREFILL_CHUNK, 30], "int32")  # shortest forces PREFILL_CHUNK - 1 steps: no whole chunk
     assert int(prefill(decoder, tokens, short, decoder.init(2, 40))[0]) == 0
+
+
+@pytest.mark.parametrize("sampler", [Sampler("greedy"), Sampler("top_k", top_k=5)])
+@pytest.mark.parametrize("lengths,max_new_tokens", [([19, 22, 30], None), ([2, 11, 19], 6)])
+def test_decoding_in_attention_windows_equals_one_full_cache(sampler, lengths, max_new_tokens):
+    """The loop's cache grows window by window (4, 8, 16, 32, 40 positions here): tokens and ends equal those
+    of one 40-position cache, with prompts prefilled across windows, and with rows done before the last ones."""
+    tok = word_tokenizer()
+    decoder = Decoder(make_model("transformer", tok.vocabulary_size, seed=6))
+    rng = np.random.default_rng(3)
+    tokens = rng.integers(7, tok.vocabulary_size, size=(3, 40)).astype("int32")
+    lengths = np.array(lengths, "int32")
+    noise = rng.random((40, 3)).astype("float32")
+    assert attention_windows(40, 4) == [4, 8, 16, 32, 40]
+    full, full_end = generate_ids(decoder, tokens, lengths, noise, sampler, max_new_tokens=max_new_tokens,
+                                  window=None)
+    got, got_end = generate_ids(decoder, tokens, lengths, noise, sampler, max_new_tokens=max_new_tokens, window=4)
+    full, got = ops.convert_to_numpy(full), ops.convert_to_numpy(got)
+    np.testing.assert_array_equal(got, full)
+    np.testing.assert_array_equal(ops.convert_to_numpy(got_end), ops.convert_to_numpy(full_end))
+    for row, prompt, length in zip(full, tokens, lengths):  # prompts kept, and the loop generated after them
+        np.testing.assert_array_equal(row[:length], prompt[:length])
+    assert (full[np.arange(3), lengths] != tokens[np.arange(3), lengths]).any()
+
+
+def test_attention_windows():
+    assert attention_windows(96) == [16, 32, 64, 96]
+    assert attention_windows(300) == [16, 32, 64, 128, 256, 300]
+    assert attention_windows(16) == [16] and attention_windows(7) == [7]
+    assert attention_windows(96, None) == [96]
 
 
 @pytest.mark.parametrize("kind", ["transformer", "lstm"])
