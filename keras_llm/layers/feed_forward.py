@@ -1,5 +1,6 @@
 """The position-wise feed-forward network of a transformer block."""
 import keras
+from keras import ops
 
 
 @keras.saving.register_keras_serializable(package="keras_llm")
@@ -54,7 +55,13 @@ class FeedForward(keras.layers.Layer):
         self.output_dense.build(tuple(input_shape[:-1]) + (self.intermediate_dim,))
 
     def call(self, inputs):
-        return self.output_dense(self.intermediate_dense(inputs))
+        # Positions flattened into one axis: on TensorFlow a Dense on `[batch, T, dim]` is a broadcasting
+        # BatchMatMul whose kernel gradient is a `[batch, dim, units]` product summed over the batch; on
+        # `[batch * T, dim]` both gradients are single matmuls (2-core CPU, 4 x 256 GPT step: ~5% faster).
+        shape = ops.shape(inputs)
+        flat = ops.reshape(inputs, (-1, shape[-1]))
+        outputs = self.output_dense(self.intermediate_dense(flat))
+        return ops.reshape(outputs, shape)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

@@ -146,15 +146,19 @@ def test_perplexity_matches_reference_with_padding_and_sample_weights():
 def test_loss_gradient_equals_softmax_minus_one_hot():
     import tensorflow as tf
 
-    logits = tf.constant(LOGITS)
-    with tf.GradientTape() as tape:
-        tape.watch(logits)
-        loss = MaskedSparseCategoricalCrossentropy()(TARGETS, logits)
-    gradient = tape.gradient(loss, logits).numpy()
+    def gradient(logits):
+        with tf.GradientTape() as tape:
+            tape.watch(logits)
+            loss = MaskedSparseCategoricalCrossentropy()(TARGETS, logits)
+        return tape.gradient(loss, logits)
+
     probs = np.exp(LOGITS) / np.exp(LOGITS).sum(-1, keepdims=True)
     mask = (TARGETS != 0)[..., None]
     expected = (probs - np.eye(11, dtype="float32")[TARGETS]) * mask / mask.sum()
-    np.testing.assert_allclose(gradient, expected, atol=1e-6)
+    np.testing.assert_allclose(gradient(tf.constant(LOGITS)).numpy(), expected, atol=1e-6)
+    for jit_compile in (False, True):  # the written-out gradient in a graph and under XLA
+        compiled = tf.function(gradient, jit_compile=jit_compile)
+        np.testing.assert_allclose(compiled(tf.constant(LOGITS)).numpy(), expected, atol=1e-6)
 
 
 def test_token_nll_picks_the_same_targets_by_gather_and_by_one_hot():
