@@ -43,6 +43,46 @@ def interleaved(functions, repeats):
     return rates, cpu_rates
 
 
+def step_timer():
+    """A Keras callback that records every training step's wall-clock and process-CPU seconds (batch begin to
+    batch end: the step itself, without the fit loop's epoch set-up or the other model's rounds) in its
+    `.wall` / `.cpu` lists. Pass the same one to every timed `fit` of a model."""
+    import keras
+
+    class StepTimer(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.wall, self.cpu = [], []
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self._start = (time.perf_counter(), time.process_time())
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.wall.append(time.perf_counter() - self._start[0])
+            self.cpu.append(time.process_time() - self._start[1])
+
+    return StepTimer()
+
+
+def summarize_steps(timers, ours, peer, work_per_step, prefix="tokens_per_sec"):
+    """Rates from the median step (`work_per_step` / median step seconds) per side, and their ratios:
+    `step_ratio` (wall clock) and `step_ratio_cpu` (process CPU), plus the step counts.
+
+    A median step is what the machine's cores give while the process runs. These machines also stall a whole
+    process for one or more ~2.56 s periods at times (a CPU quota above the guest: rounds of different models
+    end at the same multiples of the period, with the CPU time of a free round); a step that spans a stall is
+    an outlier the median ignores, whereas a round's total wall time counts whole periods."""
+    out = {}
+    for side, name in (("ours", ours), ("peer", peer)):
+        out[f"{side}_{prefix}_median_step"] = round(work_per_step / statistics.median(timers[name].wall), 1)
+        out[f"{side}_{prefix.replace('_sec', '_cpu_sec')}_median_step"] = round(
+            work_per_step / statistics.median(timers[name].cpu), 1)
+        out[f"{side}_timed_steps"] = len(timers[name].wall)
+    out["step_ratio"] = round(statistics.median(timers[peer].wall) / statistics.median(timers[ours].wall), 3)
+    out["step_ratio_cpu"] = round(statistics.median(timers[peer].cpu) / statistics.median(timers[ours].cpu), 3)
+    return out
+
+
 def summarize(rates, cpu_rates, ours, peer, prefix="tokens_per_sec", suffix=""):
     """Median and best wall-clock rate per side, median per-CPU-second rate, and the ratios ours/peer:
     `ratio` (medians: the headline), `ratio_best` (bests) and `ratio_cpu` (medians of per-CPU-second rates)."""

@@ -1,6 +1,7 @@
 """The position-wise feed-forward network of a transformer block."""
 import keras
-from keras import ops
+
+from keras_llm.layers.flat_positions import on_flat_positions
 
 
 @keras.saving.register_keras_serializable(package="keras_llm")
@@ -55,13 +56,9 @@ class FeedForward(keras.layers.Layer):
         self.output_dense.build(tuple(input_shape[:-1]) + (self.intermediate_dim,))
 
     def call(self, inputs):
-        # Positions flattened into one axis: on TensorFlow a Dense on `[batch, T, dim]` is a broadcasting
-        # BatchMatMul whose kernel gradient is a `[batch, dim, units]` product summed over the batch; on
-        # `[batch * T, dim]` both gradients are single matmuls (2-core CPU, 4 x 256 GPT step: ~5% faster).
-        shape = ops.shape(inputs)
-        flat = ops.reshape(inputs, (-1, shape[-1]))
-        outputs = self.output_dense(self.intermediate_dense(flat))
-        return ops.reshape(outputs, shape)
+        # One 2-D matmul per Dense over all positions (see `on_flat_positions`): ~5% of a GPT training step on a
+        # 2-core CPU.
+        return on_flat_positions(lambda x: self.output_dense(self.intermediate_dense(x)), inputs)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)

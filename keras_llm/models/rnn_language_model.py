@@ -2,6 +2,7 @@
 import keras
 from keras import ops
 
+from keras_llm.layers.flat_positions import on_flat_positions
 from keras_llm.layers.recurrent_stack import RecurrentStack
 
 
@@ -96,13 +97,15 @@ class RNNLanguageModel(keras.Model):
         x = self.embedding_dropout(self.embedding(token_ids), training=training)
         x, state = self.recurrent(x, initial_state=state, training=training)
         x = self.output_dropout(x, training=training)
+        # Output matmuls over the flattened positions (`on_flat_positions`): on TensorFlow a Dense on
+        # `[batch, T, dim]` materializes its kernel gradient per batch row and sums it.
         if self.lm_head is not None:
-            logits = self.lm_head(x)
+            logits = on_flat_positions(self.lm_head, x)
         else:
-            if self.projection is not None:
-                x = self.projection(x)
             table = ops.cast(self.embedding.embeddings, x.dtype)
-            logits = ops.matmul(x, ops.transpose(table))
+            if self.projection is not None:
+                x = on_flat_positions(self.projection, x)
+            logits = on_flat_positions(lambda h: ops.matmul(h, ops.transpose(table)), x)
         return ops.cast(logits, "float32"), state
 
     def call(self, token_ids, training=None):
