@@ -17,6 +17,8 @@ import math
 import keras
 from keras import ops
 
+from keras_llm.layers.flat_positions import on_flat_positions
+
 # Masked scores are set to this before the softmax (finite, so a fully masked row gives no NaN).
 _MASKED_SCORE = -1e9
 
@@ -196,9 +198,11 @@ class MultiHeadAttention(keras.layers.Layer):
                 length = ops.shape(queries)[1]
                 mask = attention_mask_from(length, length, causal=True)
             attended = self._explicit_attention(queries, keys, values, mask, scale, training)
+        elif causal_only and keras.backend.backend() == "tensorflow":
+            attended = self._causal_matmul_attention(queries, keys, values, scale)
         elif causal_only:
             # The backend's fused attention (cuDNN flash attention for JAX on a GPU, causal mask applied in
-            # the kernel); elsewhere the same einsum/softmax as `_explicit_attention`, softmax in float32.
+            # the kernel).
             attended = ops.dot_product_attention(queries, keys, values, scale=scale, is_causal=True)
         else:
             attended = ops.dot_product_attention(
@@ -249,6 +253,22 @@ class MultiHeadAttention(keras.layers.Layer):
         attended = ops.einsum("bhqk,bhkd->bqhd", probabilities, ops.cast(cached_values, queries.dtype))
         return self.output_dense(attended), (cached_keys, cached_values)
 
+    def _causal_matmul_attention(self, queries, keys, values, scale):
+        """Causal softmax attention as two batched matmuls in `[batch, heads, T, head_dim]`, softmax in float32.
+
+        For TensorFlow, which has no fused attention kernel: its `ops.dot_product_attention` is an einsum
+        composite with the same math, and these matmuls (one transpose per input, the scale applied to the
+        queries rather than the scores) made a GPT training step ~2-4% faster on a 2-core CPU (4 x 256, T=128,
+        measured with the fused QKV matmul over flattened positions)."""
+        queries = ops.transpose(queries * ops.cast(scale, queries.dtype), (0, 2, 1, 3))
+        scores = ops.matmul(queries, ops.transpose(keys, (0, 2, 3, 1)))  # [batch, heads, T, S]
+        scores = ops.cast(scores, "float32")
+        mask = attention_mask_from(ops.shape(queries)[2], ops.shape(keys)[1], causal=True)
+        scores = ops.where(ops.expand_dims(mask, axis=1), scores, _MASKED_SCORE)
+        probabilities = ops.cast(ops.softmax(scores, axis=-1), values.dtype)
+        attended = ops.matmul(probabilities, ops.transpose(values, (0, 2, 1, 3)))
+        return ops.transpose(attended, (0, 2, 1, 3))  # [batch, T, heads, value_dim]
+
     def _can_fuse_projections(self):
         """One `[dim, 3 * heads, head_dim]` matmul for self-attention's query/key/value projections, unless a
         projection has LoRA or quantized weights (then each runs its own `EinsumDense`)."""
@@ -259,15 +279,20 @@ class MultiHeadAttention(keras.layers.Layer):
         )
 
     def _fused_projections(self, inputs):
-        """The three self-attention projections as one einsum over the concatenated kernels. The variables stay
+        """The three self-attention projections as one matmul over the concatenated kernels. The variables stay
         the three layers' own (so saved weights and `keras.layers.MultiHeadAttention` copies are unchanged);
-        only the matmul is shared: one pass over `inputs` forward and one input-gradient matmul backward."""
+        only the matmul is shared: one pass over `inputs` forward and one input-gradient matmul backward. The
+        positions are flattened (`on_flat_positions`), so on TensorFlow the kernel gradient is one matmul."""
         denses = (self.query_dense, self.key_dense, self.value_dense)
         dtype = self.compute_dtype
         kernel = ops.concatenate([ops.cast(dense.kernel, dtype) for dense in denses], axis=1)
-        projected = ops.einsum("abc,cde->abde", inputs, kernel)  # [batch, T, 3 * heads, head_dim]
+        kernel = ops.reshape(kernel, (ops.shape(kernel)[0], -1))  # [dim, 3 * heads * head_dim]
+        projected = on_flat_positions(lambda x: ops.matmul(x, kernel), inputs)
         if self.use_bias:
-            projected = projected + ops.concatenate([ops.cast(dense.bias, dtype) for dense in denses], axis=0)
+            bias = ops.concatenate([ops.cast(dense.bias, dtype) for dense in denses], axis=0)
+            projected = projected + ops.reshape(bias, (-1,))
+        shape = ops.shape(inputs)
+        projected = ops.reshape(projected, (shape[0], shape[1], 3 * self.num_heads, self.key_dim))
         # `split`, not three slices: on TensorFlow a slice's gradient pads to the full shape, split's is a concat.
         return ops.split(projected, 3, axis=2)
 

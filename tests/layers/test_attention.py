@@ -147,3 +147,13 @@ def test_fused_paths_equal_separate_projections_and_explicit_softmax(pair, padde
     mask = attention_mask_from(LENGTH, LENGTH, padding_mask=padding if padded else None, causal=True)
     explicit = ours.output_dense(ours._explicit_attention(queries, keys, values, mask, (DIM // HEADS) ** -0.5, None))
     np.testing.assert_allclose(fused, explicit, atol=1e-5)
+
+
+def test_causal_matmul_attention_equals_the_backends_dot_product_attention(pair):
+    """TensorFlow's causal path (`_causal_matmul_attention`) and the fused kernel the other backends call give
+    the same attended values."""
+    ours, _ = pair
+    queries, keys, values = ours._fused_projections(_inputs(10))
+    scale = (DIM // HEADS) ** -0.5
+    expected = keras.ops.dot_product_attention(queries, keys, values, scale=scale, is_causal=True)
+    np.testing.assert_allclose(ours._causal_matmul_attention(queries, keys, values, scale), expected, atol=1e-5)
