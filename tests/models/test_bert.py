@@ -30,6 +30,9 @@ def corpus():
 @pytest.fixture(scope="module")
 def trained(corpus):
     sentences, tokenizer = corpus
+    # Seeded before the dataset too: its masking ops took their seeds from whatever global seed an earlier test
+    # in the same worker had set, so the loss drop varied with the test order (0.40-0.65 seen).
+    keras.utils.set_random_seed(0)
     dataset = masked_lm_dataset(sentences, tokenizer, seq_len=24, batch_size=16, seed=0, mask_rate=0.25)
     keras.utils.set_random_seed(0)
     # No pooler: masked-LM training gives it no gradient (there is no next-sentence task).
