@@ -83,6 +83,15 @@ def summarize_steps(timers, ours, peer, work_per_step, prefix="tokens_per_sec"):
     return out
 
 
+def training_ratios(timers, rates, cpu_rates, ours, peer, work_per_step):
+    """The training benchmarks' figures: headline `ratio` / `ratio_cpu` from the median steps
+    (`summarize_steps`), its per-side rates and step counts, and the round totals (`summarize`) as `round_*`."""
+    steps = summarize_steps(timers, ours, peer, work_per_step)
+    return {"ratio": steps["step_ratio"], "ratio_cpu": steps["step_ratio_cpu"],
+            **{k: v for k, v in steps.items() if not k.startswith("step_ratio")},
+            **{f"round_{k}": v for k, v in summarize(rates, cpu_rates, ours, peer).items()}}
+
+
 def summarize(rates, cpu_rates, ours, peer, prefix="tokens_per_sec", suffix=""):
     """Median and best wall-clock rate per side, median per-CPU-second rate, and the ratios ours/peer:
     `ratio` (medians: the headline), `ratio_best` (bests) and `ratio_cpu` (medians of per-CPU-second rates)."""

@@ -172,7 +172,7 @@ def generate_ids(decoder, tokens, prompt_lengths, noise, sampler=None, temperatu
     end = ops.full_like(prompt_lengths, length)
     limit = end if max_new_tokens is None else ops.minimum(prompt_lengths + max_new_tokens, length)
 
-    def cond(i, tokens, state, done, end, stop=None):
+    def cond(stop, i, tokens, state, done, end):  # bound per segment with functools.partial
         return ops.logical_and(i < stop, ops.logical_not(ops.all(done)))
 
     def body(i, tokens, state, done, end):  # writes cache slot i, fills tokens[:, i + 1]
@@ -196,7 +196,7 @@ def generate_ids(decoder, tokens, prompt_lengths, noise, sampler=None, temperatu
         if k:
             state = decoder.grow(state, size - windows[k - 1])
         i, state = prefill(decoder, tokens, prompt_lengths, state, prepared, start=i, stop=size)
-        segment_cond = functools.partial(cond, stop=ops.minimum(size, length - 1))
+        segment_cond = functools.partial(cond, ops.minimum(size, length - 1))
         i, tokens, state, done, end = ops.while_loop(segment_cond, body, (i, tokens, state, done, end))
     return tokens, end
 
