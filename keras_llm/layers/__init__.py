@@ -3,6 +3,7 @@
 Each layer is registered under the `keras_llm` package for `.keras` saving.
 """
 from keras_llm.layers.feed_forward import FeedForward
+from keras_llm.layers.layer_normalization import LayerNormalization
 from keras_llm.layers.multi_head_attention import MultiHeadAttention
 from keras_llm.layers.projected_lstm import ProjectedLSTM
 from keras_llm.layers.recurrent_stack import RecurrentStack
@@ -13,6 +14,7 @@ from keras_llm.layers.transformer_encoder_block import TransformerEncoderBlock
 
 __all__ = [
     "FeedForward",
+    "LayerNormalization",
     "MultiHeadAttention",
     "ProjectedLSTM",
     "RNNAttention",

@@ -1,5 +1,8 @@
 """The position-wise feed-forward network of a transformer block."""
+import math
+
 import keras
+from keras import ops
 
 from keras_llm.layers.flat_positions import on_flat_positions
 
@@ -50,7 +53,10 @@ class FeedForward(keras.layers.Layer):
         )
 
     def build(self, input_shape):
-        self.intermediate_dense = self._dense(self.intermediate_dim, self.activation, "intermediate_dense")
+        # Exact GELU on TensorFlow runs after the Dense, with its gradient written out (`_exact_gelu`).
+        self._own_gelu = keras.backend.backend() == "tensorflow" and self.activation is keras.activations.gelu
+        activation = None if self._own_gelu else self.activation
+        self.intermediate_dense = self._dense(self.intermediate_dim, activation, "intermediate_dense")
         self.intermediate_dense.build(input_shape)
         self.output_dense = self._dense(input_shape[-1], None, "output_dense")
         self.output_dense.build(tuple(input_shape[:-1]) + (self.intermediate_dim,))
@@ -58,7 +64,13 @@ class FeedForward(keras.layers.Layer):
     def call(self, inputs):
         # One 2-D matmul per Dense over all positions (see `on_flat_positions`): ~5% of a GPT training step on a
         # 2-core CPU.
-        return on_flat_positions(lambda x: self.output_dense(self.intermediate_dense(x)), inputs)
+        def position_wise(x):
+            hidden = self.intermediate_dense(x)
+            if self._own_gelu:
+                hidden = _exact_gelu(hidden)
+            return self.output_dense(hidden)
+
+        return on_flat_positions(position_wise, inputs)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
@@ -74,3 +86,26 @@ class FeedForward(keras.layers.Layer):
             }
         )
         return config
+
+
+_SQRT_HALF = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _exact_gelu(x):
+    """`x * Phi(x)` (`keras.activations.gelu`, `approximate=False`) with the derivative `Phi(x) + x * phi(x)`
+    written out from the forward's `Phi(x)`. TensorFlow without XLA differentiates its erf composite op by op;
+    this takes fewer passes over the `[positions, intermediate_dim]` tensor (four GELUs of a GPT step,
+    forward + backward: 9.1 -> 7.3 ms on a 2-core CPU). Same values as Keras' GELU."""
+
+    @ops.custom_gradient
+    def gelu(x):
+        cdf = 0.5 * (1.0 + ops.erf(x * ops.cast(_SQRT_HALF, x.dtype)))
+
+        def gradient(upstream):
+            density = ops.cast(_INV_SQRT_2PI, x.dtype) * ops.exp(ops.cast(-0.5, x.dtype) * ops.square(x))
+            return upstream * (cdf + x * density)
+
+        return x * cdf, gradient
+
+    return gelu(x)

@@ -2,6 +2,7 @@
 import keras
 
 from keras_llm.layers.feed_forward import FeedForward
+from keras_llm.layers.layer_normalization import LayerNormalization
 from keras_llm.layers.multi_head_attention import MultiHeadAttention
 
 
@@ -72,7 +73,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
     def _norm(self, name, shape):
-        norm = keras.layers.LayerNormalization(
+        norm = LayerNormalization(
             epsilon=self.layer_norm_epsilon, dtype=self.dtype_policy, name=name
         )
         norm.build(shape)

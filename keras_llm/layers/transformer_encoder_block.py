@@ -2,6 +2,7 @@
 import keras
 
 from keras_llm.layers.feed_forward import FeedForward
+from keras_llm.layers.layer_normalization import LayerNormalization
 from keras_llm.layers.multi_head_attention import MultiHeadAttention
 
 
@@ -71,7 +72,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
             name="self_attention",
         )
         self.self_attention.build(input_shape, input_shape)
-        self.self_attention_norm = keras.layers.LayerNormalization(
+        self.self_attention_norm = LayerNormalization(
             epsilon=self.layer_norm_epsilon, dtype=policy, name="self_attention_norm"
         )
         self.self_attention_norm.build(input_shape)
@@ -83,7 +84,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
             name="feed_forward",
         )
         self.feed_forward.build(input_shape)
-        self.feed_forward_norm = keras.layers.LayerNormalization(
+        self.feed_forward_norm = LayerNormalization(
             epsilon=self.layer_norm_epsilon, dtype=policy, name="feed_forward_norm"
         )
         self.feed_forward_norm.build(input_shape)

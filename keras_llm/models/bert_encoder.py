@@ -3,6 +3,7 @@ import keras
 from keras import ops
 
 from keras_llm.layers.token_and_position_embedding import TokenAndPositionEmbedding
+from keras_llm.layers.layer_normalization import LayerNormalization
 from keras_llm.layers.transformer_encoder_block import TransformerEncoderBlock
 
 # The padding id of every keras_llm vocabulary (keras_llm/tokenizers/special_tokens.py: PAD_ID).
@@ -103,7 +104,7 @@ class BertEncoder(keras.Model):
                 dtype=policy,
                 name="segment_embedding",
             )
-        self.embedding_norm = keras.layers.LayerNormalization(
+        self.embedding_norm = LayerNormalization(
             epsilon=layer_norm_epsilon, dtype=policy, name="embedding_norm"
         )
         self.embedding_dropout = keras.layers.Dropout(dropout, dtype=policy, name="embedding_dropout")

@@ -2,6 +2,7 @@
 import keras
 from keras import ops
 
+from keras_llm.layers.layer_normalization import LayerNormalization
 from keras_llm.models.bert_encoder import BertEncoder
 
 
@@ -58,7 +59,7 @@ class BertMaskedLM(keras.Model):
         policy = self.dtype_policy
         hidden_dim = self.encoder.hidden_dim
         self.head_dense = keras.layers.Dense(hidden_dim, activation="gelu", dtype=policy, name="head_dense")
-        self.head_norm = keras.layers.LayerNormalization(
+        self.head_norm = LayerNormalization(
             epsilon=self.encoder.layer_norm_epsilon, dtype=policy, name="head_norm"
         )
 

@@ -2,6 +2,7 @@
 import keras
 from keras import ops
 
+from keras_llm.layers.layer_normalization import LayerNormalization
 from keras_llm.layers.token_and_position_embedding import TokenAndPositionEmbedding
 from keras_llm.layers.transformer_decoder_block import TransformerDecoderBlock
 from keras_llm.layers.transformer_encoder_block import TransformerEncoderBlock
@@ -115,10 +116,10 @@ class Seq2SeqTransformer(keras.Model):
         # Pre-LN stacks leave their residual streams unnormalized: one final norm per stack.
         self.encoder_norm = self.decoder_norm = None
         if norm_first:
-            self.encoder_norm = keras.layers.LayerNormalization(
+            self.encoder_norm = LayerNormalization(
                 epsilon=layer_norm_epsilon, dtype=policy, name="encoder_norm"
             )
-            self.decoder_norm = keras.layers.LayerNormalization(
+            self.decoder_norm = LayerNormalization(
                 epsilon=layer_norm_epsilon, dtype=policy, name="decoder_norm"
             )
         self.lm_head = None

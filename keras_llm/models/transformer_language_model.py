@@ -3,6 +3,7 @@ import keras
 from keras import ops
 
 from keras_llm.layers.flat_positions import on_flat_positions
+from keras_llm.layers.layer_normalization import LayerNormalization
 from keras_llm.layers.token_and_position_embedding import TokenAndPositionEmbedding
 from keras_llm.layers.transformer_decoder_block import TransformerDecoderBlock
 
@@ -99,7 +100,7 @@ class TransformerLanguageModel(keras.Model):
         # Pre-LN blocks leave the residual stream unnormalized, so a last norm precedes the logits.
         self.final_norm = None
         if norm_first:
-            self.final_norm = keras.layers.LayerNormalization(
+            self.final_norm = LayerNormalization(
                 epsilon=layer_norm_epsilon, dtype=policy, name="final_norm"
             )
         self.lm_head = None

@@ -1,0 +1,108 @@
+"""LayerNormalization (written-out gradient on TensorFlow) and FeedForward's exact GELU against Keras' own."""
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from helpers import run_layer_test
+
+from keras_llm.layers import FeedForward, LayerNormalization
+from keras_llm.layers.feed_forward import _exact_gelu
+
+RNG = np.random.default_rng(0)
+# Rows with different means and scales, one constant row (variance 0: epsilon decides).
+X = (RNG.normal(size=(2, 5, 8)) * RNG.uniform(0.1, 10.0, size=(2, 5, 1)) + RNG.normal(size=(2, 5, 1)) * 3).astype(
+    "float32"
+)
+X[1, 2] = 4.0
+UPSTREAM = RNG.normal(size=X.shape).astype("float32")
+
+
+def _pair(**kwargs):
+    ours, reference = LayerNormalization(**kwargs), keras.layers.LayerNormalization(**kwargs)
+    ours.build(X.shape)
+    reference.build(X.shape)
+    weights = [RNG.normal(size=w.shape).astype("float32") for w in reference.weights]
+    ours.set_weights(weights)
+    reference.set_weights(weights)
+    return ours, reference
+
+
+def _value_and_gradients(layer, x):
+    x = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = layer(x)
+        loss = tf.reduce_sum(tf.cast(y, "float32") * UPSTREAM)
+    gradients = tape.gradient(loss, [x] + [w.value for w in layer.trainable_weights])
+    return [keras.ops.convert_to_numpy(t) for t in [y] + gradients]
+
+
+def test_contract():
+    run_layer_test(LayerNormalization, {"epsilon": 1e-5}, X, expected_output_shape=X.shape)
+
+
+@pytest.mark.parametrize("kwargs", [{"epsilon": 1e-5}, {"epsilon": 1e-3, "axis": 2}, {"axis": [-1]}])
+def test_values_and_gradients_equal_keras(kwargs):
+    ours, reference = _pair(**kwargs)
+    got, expected = _value_and_gradients(ours, X), _value_and_gradients(reference, X)
+    assert len(got) == 4  # output, d/dx, d/dgamma, d/dbeta
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-4 * np.abs(e).max())
+    # the gradient with respect to x is far from zero, so a dropped term would show
+    assert np.abs(got[1]).max() > 0.1
+
+
+def test_in_a_function_and_with_other_axes():
+    ours, reference = _pair(axis=1)  # not the last axis: Keras' own code, still the same values
+    np.testing.assert_allclose(ours(X), reference(X), atol=1e-5)
+    ours, reference = _pair()
+    compiled = tf.function(lambda x: _value_and_gradients_graph(ours, x))
+    expected = _value_and_gradients(reference, X)
+    for g, e in zip(compiled(tf.constant(X)), expected):
+        np.testing.assert_allclose(g.numpy(), e, rtol=1e-4, atol=1e-4 * np.abs(e).max())
+
+
+def _value_and_gradients_graph(layer, x):
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = layer(x)
+        loss = tf.reduce_sum(y * UPSTREAM)
+    return [y] + tape.gradient(loss, [x] + [w.value for w in layer.trainable_weights])
+
+
+def test_bfloat16_inputs_normalize_in_float32():
+    ours, reference = _pair(dtype="mixed_bfloat16")
+    x = tf.cast(tf.constant(X), "bfloat16")
+    got, expected = _value_and_gradients(ours, x), _value_and_gradients(reference, x)
+    assert got[0].dtype == expected[0].dtype and keras.backend.standardize_dtype(ours(x).dtype) == "bfloat16"
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(np.asarray(g, "float32"), np.asarray(e, "float32"), rtol=2e-2,
+                                   atol=2e-2 * np.abs(np.asarray(e, "float32")).max())
+
+
+def test_exact_gelu_and_its_gradient_equal_keras():
+    x = tf.constant(np.linspace(-8.0, 8.0, 101, dtype="float32"))
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        ours, reference = _exact_gelu(x), keras.activations.gelu(x, approximate=False)
+    np.testing.assert_allclose(ours, reference, atol=1e-6)
+    np.testing.assert_allclose(tape.gradient(ours, x), tape.gradient(reference, x), atol=1e-6)
+    # the tanh approximation differs by more than that: the check can tell the two apart
+    assert np.abs(np.asarray(keras.activations.gelu(x, approximate=True)) - np.asarray(reference)).max() > 1e-4
+
+
+def test_feed_forward_equals_two_keras_denses_with_gelu():
+    layer = FeedForward(16)
+    layer.build(X.shape)
+    reference = keras.Sequential([keras.layers.Dense(16, activation="gelu"), keras.layers.Dense(8)])
+    reference.build(X.shape)
+    reference.set_weights(layer.get_weights())
+    x = tf.constant(X)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        ours, expected = layer(x), reference(x)
+        loss_ours, loss_expected = tf.reduce_sum(ours * UPSTREAM), tf.reduce_sum(expected * UPSTREAM)
+    np.testing.assert_allclose(ours, expected, rtol=1e-5, atol=1e-4)
+    for g, e in zip(tape.gradient(loss_ours, [x] + [w.value for w in layer.trainable_weights]),
+                    tape.gradient(loss_expected, [x] + [w.value for w in reference.trainable_weights])):
+        np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-4 * np.abs(e.numpy()).max())
