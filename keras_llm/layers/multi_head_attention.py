@@ -167,9 +167,16 @@ class MultiHeadAttention(keras.layers.Layer):
         self_attention = value is None and key is None
         value = query if value is None else value
         key = value if key is None else key
+        scale = 1.0 / math.sqrt(self.key_dim)
+        causal_only = use_causal_mask and attention_mask is None and padding_mask is None
+        dropout = self.dropout > 0.0 and training
         # Decoding (a cache, a token or a few per call) keeps the three projections: concatenating the
         # kernels at every step costs more than it saves there (2-core CPU, 4x256 model: 2.5 -> 2.8 ms/step).
-        if self_attention and cache is None and self._can_fuse_projections():
+        fuse = self_attention and cache is None and self._can_fuse_projections()
+        if fuse and causal_only and not dropout and keras.backend.backend() == "tensorflow":
+            # TensorFlow's causal path takes [batch, heads, T, head_dim] projections, queries pre-scaled.
+            return self.output_dense(self._causal_matmul_attention(*self._fused_projections(query, scale, True)))
+        if fuse:
             queries, keys, values = self._fused_projections(query)
         else:
             queries = self.query_dense(query)  # [batch, Tq, heads, key_dim]
@@ -181,8 +188,6 @@ class MultiHeadAttention(keras.layers.Layer):
                 raise ValueError("`cache_index` is required when `cache` is given.")
             return self._cached_attention(queries, keys, values, cache, cache_index, padding_mask)
 
-        scale = 1.0 / math.sqrt(self.key_dim)
-        causal_only = use_causal_mask and attention_mask is None and padding_mask is None
         mask = None
         if not causal_only:
             mask = attention_mask_from(
@@ -192,14 +197,15 @@ class MultiHeadAttention(keras.layers.Layer):
                 padding_mask=padding_mask,
                 causal=use_causal_mask,
             )
-        if self.dropout > 0.0 and training:
+        if dropout:
             # Dropout acts on the probabilities, which the fused kernel never materializes.
             if causal_only:
                 length = ops.shape(queries)[1]
                 mask = attention_mask_from(length, length, causal=True)
             attended = self._explicit_attention(queries, keys, values, mask, scale, training)
         elif causal_only and keras.backend.backend() == "tensorflow":
-            attended = self._causal_matmul_attention(queries, keys, values, scale)
+            heads_first = [ops.transpose(t, (0, 2, 1, 3)) for t in (queries * ops.cast(scale, queries.dtype), keys, values)]
+            attended = self._causal_matmul_attention(*heads_first)
         elif causal_only:
             # The backend's fused attention (cuDNN flash attention for JAX on a GPU, causal mask applied in
             # the kernel).
@@ -253,21 +259,21 @@ class MultiHeadAttention(keras.layers.Layer):
         attended = ops.einsum("bhqk,bhkd->bqhd", probabilities, ops.cast(cached_values, queries.dtype))
         return self.output_dense(attended), (cached_keys, cached_values)
 
-    def _causal_matmul_attention(self, queries, keys, values, scale):
-        """Causal softmax attention as two batched matmuls in `[batch, heads, T, head_dim]`, softmax in float32.
+    def _causal_matmul_attention(self, queries, keys, values):
+        """Causal softmax attention as two batched matmuls over `[batch, heads, T, head_dim]` inputs (queries
+        already scaled), softmax in float32; returns `[batch, T, heads, value_dim]`.
 
         For TensorFlow, which has no fused attention kernel: its `ops.dot_product_attention` is an einsum
-        composite with the same math, and these matmuls (one transpose per input, the scale applied to the
-        queries rather than the scores) made a GPT training step ~2-4% faster on a 2-core CPU (4 x 256, T=128,
-        measured with the fused QKV matmul over flattened positions)."""
-        queries = ops.transpose(queries * ops.cast(scale, queries.dtype), (0, 2, 1, 3))
-        scores = ops.matmul(queries, ops.transpose(keys, (0, 2, 3, 1)))  # [batch, heads, T, S]
-        scores = ops.cast(scores, "float32")
-        mask = attention_mask_from(ops.shape(queries)[2], ops.shape(keys)[1], causal=True)
-        scores = ops.where(ops.expand_dims(mask, axis=1), scores, _MASKED_SCORE)
+        composite with the same math. Batched matmuls with the heads first (the keys' transpose folded into
+        the score product), the causal mask added as a constant bias (its gradient is the identity, a select's
+        is another pass) and the projections fused into one `[3, batch, heads, T, head_dim]` transpose
+        (`_fused_projections`) made a GPT training step ~2-4% faster on a 2-core CPU (4 x 256, T=128)."""
+        length, key_length = ops.shape(queries)[2], ops.shape(keys)[2]
+        scores = ops.cast(ops.einsum("bhqd,bhkd->bhqk", queries, keys), "float32")  # [batch, heads, T, S]
+        causal = attention_mask_from(length, key_length, causal=True)[0]
+        scores = scores + ops.where(causal, 0.0, _MASKED_SCORE)
         probabilities = ops.cast(ops.softmax(scores, axis=-1), values.dtype)
-        attended = ops.matmul(probabilities, ops.transpose(values, (0, 2, 1, 3)))
-        return ops.transpose(attended, (0, 2, 1, 3))  # [batch, T, heads, value_dim]
+        return ops.transpose(ops.matmul(probabilities, values), (0, 2, 1, 3))
 
     def _can_fuse_projections(self):
         """One `[dim, 3 * heads, head_dim]` matmul for self-attention's query/key/value projections, unless a
@@ -278,20 +284,33 @@ class MultiHeadAttention(keras.layers.Layer):
             for dense in denses
         )
 
-    def _fused_projections(self, inputs):
+    def _fused_projections(self, inputs, query_scale=None, heads_first=False):
         """The three self-attention projections as one matmul over the concatenated kernels. The variables stay
         the three layers' own (so saved weights and `keras.layers.MultiHeadAttention` copies are unchanged);
         only the matmul is shared: one pass over `inputs` forward and one input-gradient matmul backward. The
-        positions are flattened (`on_flat_positions`), so on TensorFlow the kernel gradient is one matmul."""
+        positions are flattened (`on_flat_positions`), so on TensorFlow the kernel gradient is one matmul.
+
+        `query_scale` multiplies the query kernel and bias (not the `[batch, T, ...]` queries); `heads_first`
+        returns `[batch, heads, T, head_dim]` tensors through one transpose of the fused product, else
+        `[batch, T, heads, head_dim]`."""
         denses = (self.query_dense, self.key_dense, self.value_dense)
         dtype = self.compute_dtype
-        kernel = ops.concatenate([ops.cast(dense.kernel, dtype) for dense in denses], axis=1)
+        scales = (1.0 if query_scale is None else query_scale, 1.0, 1.0)
+
+        def scaled(weight, factor):
+            weight = ops.cast(weight, dtype)
+            return weight if factor == 1.0 else weight * ops.cast(factor, dtype)
+
+        kernel = ops.concatenate([scaled(dense.kernel, f) for dense, f in zip(denses, scales)], axis=1)
         kernel = ops.reshape(kernel, (ops.shape(kernel)[0], -1))  # [dim, 3 * heads * head_dim]
         projected = on_flat_positions(lambda x: ops.matmul(x, kernel), inputs)
         if self.use_bias:
-            bias = ops.concatenate([ops.cast(dense.bias, dtype) for dense in denses], axis=0)
+            bias = ops.concatenate([scaled(dense.bias, f) for dense, f in zip(denses, scales)], axis=0)
             projected = projected + ops.reshape(bias, (-1,))
         shape = ops.shape(inputs)
+        if heads_first:
+            projected = ops.reshape(projected, (shape[0], shape[1], 3, self.num_heads, self.key_dim))
+            return ops.unstack(ops.transpose(projected, (2, 0, 3, 1, 4)), 3, axis=0)
         projected = ops.reshape(projected, (shape[0], shape[1], 3 * self.num_heads, self.key_dim))
         # `split`, not three slices: on TensorFlow a slice's gradient pads to the full shape, split's is a concat.
         return ops.split(projected, 3, axis=2)

@@ -153,7 +153,12 @@ def test_causal_matmul_attention_equals_the_backends_dot_product_attention(pair)
     """TensorFlow's causal path (`_causal_matmul_attention`) and the fused kernel the other backends call give
     the same attended values."""
     ours, _ = pair
-    queries, keys, values = ours._fused_projections(_inputs(10))
+    x = _inputs(10)
+    queries, keys, values = ours._fused_projections(x)
     scale = (DIM // HEADS) ** -0.5
     expected = keras.ops.dot_product_attention(queries, keys, values, scale=scale, is_causal=True)
-    np.testing.assert_allclose(ours._causal_matmul_attention(queries, keys, values, scale), expected, atol=1e-5)
+    # The heads-first projections (query kernel pre-scaled) are the separate ones, transposed.
+    heads_first = ours._fused_projections(x, scale, heads_first=True)
+    for got, want in zip(heads_first, (queries * scale, keys, values)):
+        np.testing.assert_allclose(got, np.transpose(keras.ops.convert_to_numpy(want), (0, 2, 1, 3)), atol=1e-5)
+    np.testing.assert_allclose(ours._causal_matmul_attention(*heads_first), expected, atol=1e-5)
