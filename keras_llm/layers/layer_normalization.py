@@ -26,8 +26,8 @@ class LayerNormalization(keras.layers.LayerNormalization):
     def call(self, inputs):
         rank = len(inputs.shape)
         axes = [axis % rank for axis in (self.axis if isinstance(self.axis, list) else [self.axis])]
-        if keras.backend.backend() != "tensorflow" or axes != [rank - 1] or not (self.center and self.scale) \
-                or self.rms_scaling:
+        plain = self.center and self.scale and not getattr(self, "rms_scaling", False)
+        if keras.backend.backend() != "tensorflow" or axes != [rank - 1] or not plain:
             return super().call(inputs)
         # Statistics in float32 at least, as Keras does (bfloat16 activations under mixed precision).
         dtype = keras.backend.result_type(inputs.dtype, "float32")
