@@ -113,6 +113,24 @@ def test_mixed_bfloat16_forward_and_cache():
     np.testing.assert_allclose(step, logits[:, :1], atol=0.1)
 
 
+@pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])
+def test_mixed_bfloat16_fit_loss_falls(jit_compile):
+    """Training under mixed_bfloat16 goes through every written-out gradient (loss, layer norm, GELU) with
+    bfloat16 activations and float32 variables, with and without XLA."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        keras.utils.set_random_seed(1)
+        model = TransformerLanguageModel(**SMALL)
+        compile_language_model(model, optimizer={"learning_rate": 1e-2}, jit_compile=jit_compile)
+        inputs, targets = _pattern_batches()
+        losses = model.fit(inputs, targets, batch_size=8, epochs=4, verbose=0).history["loss"]
+    finally:
+        keras.config.set_dtype_policy(previous)
+    assert all(keras.backend.standardize_dtype(w.dtype) == "float32" for w in model.trainable_weights)
+    assert np.all(np.isfinite(losses)) and losses[-1] < losses[0] - 0.5, losses
+
+
 def test_call_with_cache_on_a_fresh_model_builds_it(tmp_path):
     model = TransformerLanguageModel(**SMALL)
     ids = np.ones((1, 4), "int32")
