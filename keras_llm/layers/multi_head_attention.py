@@ -175,7 +175,7 @@ class MultiHeadAttention(keras.layers.Layer):
         fuse = self_attention and cache is None and self._can_fuse_projections()
         if fuse and causal_only and not dropout and keras.backend.backend() == "tensorflow":
             # TensorFlow's causal path takes [batch, heads, T, head_dim] projections, queries pre-scaled.
-            return self._project_output(self._causal_matmul_attention(*self._fused_projections(query, scale, True)))
+            return self.output_dense(self._causal_matmul_attention(*self._fused_projections(query, scale, True)))
         if fuse:
             queries, keys, values = self._fused_projections(query)
         else:
@@ -219,7 +219,7 @@ class MultiHeadAttention(keras.layers.Layer):
                 scale=scale,
                 flash_attention=False,  # arbitrary masks: the portable path on every backend
             )
-        return self._project_output(attended)
+        return self.output_dense(attended)
 
     def init_cache(self, batch_size, max_length, dtype=None):
         """A zero `(keys, values)` cache, each `[batch_size, num_heads, max_length, head_dim]`."""
@@ -274,23 +274,6 @@ class MultiHeadAttention(keras.layers.Layer):
         scores = scores + ops.where(causal, 0.0, _MASKED_SCORE)
         probabilities = ops.cast(ops.softmax(scores, axis=-1), values.dtype)
         return ops.transpose(ops.matmul(probabilities, values), (0, 2, 1, 3))
-
-    def _project_output(self, attended):
-        """`output_dense` on `[batch, T, heads, value_dim]` as one `[batch * T, heads * value_dim]` matmul (same
-        kernel, reshaped), unless it has LoRA or quantized weights. As an `EinsumDense` on TensorFlow its kernel
-        gradient is a per-batch-row product summed over the batch (GPT-2 small at batch 8: ~0.27 s of op time per
-        2-core CPU step in the profile); flattened it is one matmul."""
-        dense = self.output_dense
-        if getattr(dense, "lora_enabled", False) or getattr(dense, "quantization_mode", None):
-            return dense(attended)
-        kernel = ops.cast(dense.kernel, self.compute_dtype)
-        kernel = ops.reshape(kernel, (self.num_heads * self.value_dim, ops.shape(kernel)[-1]))
-        shape = ops.shape(attended)
-        flat = ops.reshape(attended, (shape[0], shape[1], self.num_heads * self.value_dim))
-        projected = on_flat_positions(lambda x: ops.matmul(x, kernel), flat)
-        if dense.bias is not None:
-            projected = projected + ops.cast(dense.bias, self.compute_dtype)
-        return projected
 
     def _can_fuse_projections(self):
         """One `[dim, 3 * heads, head_dim]` matmul for self-attention's query/key/value projections, unless a

@@ -2,7 +2,7 @@
 import keras
 from keras import ops
 
-from keras_llm.layers.flat_positions import on_flat_positions, tied_logits
+from keras_llm.layers.flat_positions import on_flat_positions
 from keras_llm.layers.layer_normalization import LayerNormalization
 from keras_llm.layers.token_and_position_embedding import TokenAndPositionEmbedding
 from keras_llm.layers.transformer_decoder_block import TransformerDecoderBlock
@@ -129,7 +129,8 @@ class TransformerLanguageModel(keras.Model):
         elif self.lm_head is not None:
             logits = on_flat_positions(self.lm_head, hidden)
         else:
-            logits = tied_logits(hidden, self.embedding.token_embeddings)
+            table = ops.cast(self.embedding.token_embeddings, hidden.dtype)
+            logits = on_flat_positions(lambda x: ops.matmul(x, ops.transpose(table)), hidden)
         return ops.cast(logits, "float32")
 
     def output_kernel(self):

@@ -162,21 +162,3 @@ def test_causal_matmul_attention_equals_the_backends_dot_product_attention(pair)
     for got, want in zip(heads_first, (queries * scale, keys, values)):
         np.testing.assert_allclose(got, np.transpose(keras.ops.convert_to_numpy(want), (0, 2, 1, 3)), atol=1e-5)
     np.testing.assert_allclose(ours._causal_matmul_attention(*heads_first), expected, atol=1e-5)
-
-
-def test_flat_output_projection_equals_the_einsum_dense(pair):
-    """`_project_output` (one 2-D matmul over flattened positions) gives `output_dense`'s values and gradients."""
-    ours, _ = pair
-    attended = tf.constant(np.random.default_rng(11).normal(size=(BATCH, LENGTH, HEADS, DIM // HEADS)), "float32")
-    upstream = np.random.default_rng(12).normal(size=(BATCH, LENGTH, DIM)).astype("float32")
-    weights = [w.value for w in ours.output_dense.trainable_weights]
-    results = []
-    for project in (ours._project_output, ours.output_dense):
-        with tf.GradientTape() as tape:
-            tape.watch(attended)
-            output = project(attended)
-            loss = tf.reduce_sum(output * upstream)
-        results.append([output] + tape.gradient(loss, [attended] + weights))
-    assert len(results[0]) == 4  # output, d/d attended, d/d kernel, d/d bias
-    for got, want in zip(*results):
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
