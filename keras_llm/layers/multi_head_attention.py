@@ -284,7 +284,7 @@ class MultiHeadAttention(keras.layers.Layer):
             for dense in denses
         )
 
-    def _fused_projections(self, inputs, query_scale=None, heads_first=False):
+    def _fused_projections(self, inputs, query_scale=1.0, heads_first=False):
         """The three self-attention projections as one matmul over the concatenated kernels. The variables stay
         the three layers' own (so saved weights and `keras.layers.MultiHeadAttention` copies are unchanged);
         only the matmul is shared: one pass over `inputs` forward and one input-gradient matmul backward. The
@@ -295,7 +295,7 @@ class MultiHeadAttention(keras.layers.Layer):
         `[batch, T, heads, head_dim]`."""
         denses = (self.query_dense, self.key_dense, self.value_dense)
         dtype = self.compute_dtype
-        scales = (1.0 if query_scale is None else query_scale, 1.0, 1.0)
+        scales = (query_scale, 1.0, 1.0)
 
         def scaled(weight, factor):
             weight = ops.cast(weight, dtype)

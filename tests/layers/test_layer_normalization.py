@@ -27,14 +27,18 @@ def _pair(**kwargs):
     return ours, reference
 
 
-def _value_and_gradients(layer, x):
-    x = tf.constant(x)
+def _tensors_and_gradients(layer, x):
+    """The layer's output and the gradients of `sum(output * UPSTREAM)` w.r.t. x and its weights (tensors;
+    runs eagerly or inside a `tf.function`)."""
     with tf.GradientTape() as tape:
         tape.watch(x)
         y = layer(x)
         loss = tf.reduce_sum(tf.cast(y, "float32") * UPSTREAM)
-    gradients = tape.gradient(loss, [x] + [w.value for w in layer.trainable_weights])
-    return [keras.ops.convert_to_numpy(t) for t in [y] + gradients]
+    return [y] + tape.gradient(loss, [x] + [w.value for w in layer.trainable_weights])
+
+
+def _value_and_gradients(layer, x):
+    return [keras.ops.convert_to_numpy(t) for t in _tensors_and_gradients(layer, tf.constant(x))]
 
 
 def test_contract():
@@ -56,18 +60,10 @@ def test_in_a_function_and_with_other_axes():
     ours, reference = _pair(axis=1)  # not the last axis: Keras' own code, still the same values
     np.testing.assert_allclose(ours(X), reference(X), atol=1e-5)
     ours, reference = _pair()
-    compiled = tf.function(lambda x: _value_and_gradients_graph(ours, x))
+    compiled = tf.function(lambda x: _tensors_and_gradients(ours, x))
     expected = _value_and_gradients(reference, X)
     for g, e in zip(compiled(tf.constant(X)), expected):
         np.testing.assert_allclose(g.numpy(), e, rtol=1e-4, atol=1e-4 * np.abs(e).max())
-
-
-def _value_and_gradients_graph(layer, x):
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        y = layer(x)
-        loss = tf.reduce_sum(y * UPSTREAM)
-    return [y] + tape.gradient(loss, [x] + [w.value for w in layer.trainable_weights])
 
 
 def test_bfloat16_inputs_normalize_in_float32():
