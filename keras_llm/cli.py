@@ -51,7 +51,7 @@ def _corpus(args):
 # holds only the flags given on the command line, which then override the --config file.
 TRAIN_SETTINGS = {"model", "preset", "train", "valid", "tokenizer", "tokenizer_dir", "vocab_size", "seq_len",
                   "batch_size", "epochs", "steps", "steps_per_epoch", "num_layers", "hidden_dim", "num_heads",
-                  "dropout", "learning_rate", "warmup_steps", "seed", "deterministic", "mixed_precision",
+                  "dropout", "learning_rate", "warmup_steps", "valid_split", "patience", "seed", "deterministic", "mixed_precision",
                   "distribute", "tpu", "shard_by", "output", "tensorboard_dir", "serving_dir", "backup_dir",
                   "checkpoint_every", "log_every", "sample_prompts", "profile_steps", "documents", "field",
                   "max_new_tokens", "verbose"}
@@ -121,7 +121,10 @@ def _add_train_parser(commands):
     train = commands.add_parser(
         "train", help="train a language model and write a run directory",
         description="Train a model; writes OUTPUT/model.keras, tokenizer/, serving/<version>/, metrics.json and "
-                    "tensorboard/. Rerunning an interrupted command resumes it. Flags override --config values.",
+                    "tensorboard/. Rerunning an interrupted command resumes it. Flags override --config values. "
+                    "Without --epochs/--steps the length is automatic: up to 30 passes over the data (about "
+                    "2000 steps), validated after each on a held-out 5%% (or --valid), stopped after 3 passes "
+                    "without improvement, keeping the best pass's weights.",
         argument_default=argparse.SUPPRESS)
     add = train.add_argument
     add("--config", default=None, metavar="FILE", help="YAML or JSON file of settings (flags override it)")
@@ -135,16 +138,25 @@ def _add_train_parser(commands):
     add("--seq-len", type=int, metavar="N", help="tokens per example (default: 128)")
     add("--batch-size", type=int, metavar="N", help="global batch size, all replicas together (default: 32)")
     length = train.add_mutually_exclusive_group()
-    length.add_argument("--epochs", type=int, metavar="N", help="passes over the training data")
-    length.add_argument("--steps", type=int, metavar="N", help="optimizer steps")
+    length.add_argument("--epochs", type=int, metavar="N",
+                        help="passes over the training data (default: automatic, see --patience)")
+    length.add_argument("--steps", type=int, metavar="N", help="optimizer steps (default: automatic)")
     add("--steps-per-epoch", type=int, metavar="N",
         help="with --steps: report every N steps (default: min(steps, 1000))")
     add("--num-layers", type=int, metavar="N", help="layers (default: preset or 2)")
     add("--hidden-dim", type=int, metavar="N", help="model width (default: preset, 128 for gpt, 256 for rnns)")
     add("--num-heads", type=int, metavar="N", help="attention heads (transformers)")
     add("--dropout", type=float, metavar="F", help="dropout rate")
-    add("--learning-rate", type=float, metavar="F", help="peak learning rate (default: 1e-3)")
-    add("--warmup-steps", type=int, metavar="N", help="linear warmup steps before the cosine decay (default: 0)")
+    add("--learning-rate", type=float, metavar="F",
+        help="peak learning rate (default: 3e-3 for rnn/lstm/gru, 1e-3 to 3e-4 for transformers by width)")
+    add("--warmup-steps", type=int, metavar="N",
+        help="linear warmup steps before the cosine decay (default: 5%% of the steps, at most 1000)")
+    add("--valid-split", type=float, metavar="F",
+        help="without --valid, hold out one training example in round(1/F) for validation "
+             "(default: 0.05 when neither --epochs nor --steps is given, else 0)")
+    add("--patience", type=int, metavar="N",
+        help="stop after N epochs without a lower validation loss and keep the best epoch's weights; 0 off "
+             "(default: 3 when neither --epochs nor --steps is given, else 0)")
     add("--seed", type=int, metavar="N", help="random seed (default: 0)")
     add("--deterministic", action="store_true", help="deterministic TF ops (bitwise-reproducible runs and resumes)")
     add("--mixed-precision", action="store_true", help="float16 (GPU) / bfloat16 (CPU, TPU) compute")

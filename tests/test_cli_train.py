@@ -105,7 +105,9 @@ def test_help_on_every_command(capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["train", "--train", "{missing}", "--output", "{out}", "--steps", "1"], "corpus file not found: "),
-    (["train", "--train", "{corpus}", "--output", "{out}"], "give exactly one of --epochs and --steps"),
+    (["train", "--train", "{corpus}", "--output", "{out}", "--steps", "1", "--patience", "2"],
+     "--patience needs validation data"),
+    (["train", "--train", "{corpus}", "--output", "{out}", "--valid-split", "0.9"], "--valid-split must be in"),
     (["train", "--train", "{corpus}", "--output", "{out}", "--steps", "1", "--hidden-dim", "30", "--num-heads", "4"],
      "--hidden-dim 30 is not divisible by --num-heads 4"),
     (["train", "--train", "{corpus}", "--output", "{out}", "--steps", "1", "--config", "{missing}"],

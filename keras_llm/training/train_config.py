@@ -26,10 +26,21 @@ class TrainConfig:
         tokenizer: kind trained on the training files, unless `tokenizer_dir` names a saved one.
         vocab_size: vocabulary size of a trained tokenizer (ignored for byte).
         seq_len: tokens per training example; batch_size: examples per step over all replicas (global).
-        epochs / steps: how long (exactly one of them). steps_per_epoch: with `steps`, the length of the
-            "epochs" in which progress, validation and text samples are reported (default min(steps, 1000)).
+        epochs / steps: how long (at most one of them). With neither, the length is automatic
+            (`keras_llm.training.defaults.auto_epochs`): passes over the data for about 2,000 steps (3 to 30
+            passes), validated after each pass, stopped early without improvement, best pass kept.
+            steps_per_epoch: with `steps`, the length of the "epochs" in which progress, validation and text
+            samples are reported (default min(steps, 1000)).
+        valid_split: with no `valid` files, hold out one example in round(1 / valid_split) of the training
+            files for validation (`keras_llm.data.splits.holdout_split`); default (None) 0.05 when the length
+            is automatic, else 0 (no validation). Not for seq2seq.
+        patience: stop after this many epochs without a lower validation loss and keep the best epoch's
+            weights (0: off, train the full length, keep the last weights); default (None) 3 when the length
+            is automatic and there is validation data, else 0.
         num_layers, hidden_dim, num_heads, dropout: architecture (None: the preset's or the default).
-        learning_rate, warmup_steps: AdamW with linear warmup and cosine decay to 0 at the last step.
+        learning_rate, warmup_steps: AdamW with linear warmup and cosine decay to 0 at the last step;
+            None picks the family's default (`keras_llm.training.defaults`: 3e-3 for recurrent models, 1e-3
+            to 3e-4 for Transformers by width; warmup 5% of the steps, at most 1,000).
         seed: seeds weights, shuffling and dropout. deterministic: also make TF ops deterministic.
         mixed_precision: compute in float16 (GPU) or bfloat16 (CPU/TPU), keep float32 weights.
     Distribution: distribute (one of `DISTRIBUTE_KINDS`), tpu (address), shard_by (multi-worker input split).
@@ -64,8 +75,10 @@ class TrainConfig:
     hidden_dim: int = None
     num_heads: int = None
     dropout: float = None
-    learning_rate: float = 1e-3
-    warmup_steps: int = 0
+    learning_rate: float = None
+    warmup_steps: int = None
+    valid_split: float = None
+    patience: int = None
     seed: int = 0
     deterministic: bool = False
     mixed_precision: bool = False
@@ -116,7 +129,7 @@ class TrainConfig:
             (self.tokenizer in TOKENIZER_KINDS, f"--tokenizer must be one of {', '.join(TOKENIZER_KINDS)}"),
             (self.distribute in DISTRIBUTE_KINDS, f"--distribute must be one of {', '.join(DISTRIBUTE_KINDS)}"),
             (self.shard_by in SHARD_POLICIES, f"shard_by must be one of {', '.join(SHARD_POLICIES)}"),
-            ((self.epochs is None) != (self.steps is None), "give exactly one of --epochs and --steps"),
+            (self.epochs is None or self.steps is None, "give at most one of --epochs and --steps"),
         ]
         for ok, message in checks:
             if not ok:
@@ -129,16 +142,27 @@ class TrainConfig:
                 raise ValueError(f"--{name.replace('_', '-')} must be a positive integer, got {value!r}")
         if self.dropout is not None and not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"--dropout must be in [0, 1), got {self.dropout}")
-        if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
+        if self.learning_rate is not None and not (isinstance(self.learning_rate, (int, float))
+                                                   and self.learning_rate > 0):
             raise ValueError(f"--learning-rate must be positive, got {self.learning_rate!r}")
-        if self.warmup_steps < 0:
-            raise ValueError(f"warmup_steps must be >= 0, got {self.warmup_steps}")
+        for name in ("warmup_steps", "patience"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+                raise ValueError(f"--{name.replace('_', '-')} must be an integer >= 0, got {value!r}")
+        if self.valid_split is not None and not (isinstance(self.valid_split, (int, float))
+                                                 and 0 <= self.valid_split <= 0.5):
+            raise ValueError(f"--valid-split must be in [0, 0.5], got {self.valid_split!r}")
         if self.hidden_dim and self.num_heads and self.hidden_dim % self.num_heads:
             raise ValueError(f"--hidden-dim {self.hidden_dim} is not divisible by --num-heads {self.num_heads}")
         steps = self.profile_steps
         if steps is not None and (len(steps) != 2 or not 1 <= steps[0] <= steps[1]):
             raise ValueError(f"profile_steps must be [FIRST, LAST] with 1 <= FIRST <= LAST, got {self.profile_steps}")
         return self
+
+    @property
+    def auto_length(self):
+        """Neither `epochs` nor `steps` given: the trainer picks the length (see `epochs` above)."""
+        return self.epochs is None and self.steps is None
 
 
 def read_config_file(path):

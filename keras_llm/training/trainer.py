@@ -22,6 +22,7 @@ import dataclasses
 import json
 import math
 import os
+import shutil
 import time
 
 import keras
@@ -29,10 +30,12 @@ import keras
 from keras_llm import distribute
 from keras_llm.data import (causal_lm_dataset, count_batches, load_texts, mask_tokens, masked_lm_dataset,
                             seq2seq_dataset, with_known_cardinality)
-from keras_llm.data.sources import expand_paths
+from keras_llm.data.sources import describe, expand_paths
+from keras_llm.data.splits import holdout_split
 from keras_llm.tokenizers import load_tokenizer, train_tokenizer
 from keras_llm.training import callbacks as cb
-from keras_llm.training import text_samples
+from keras_llm.training import defaults, text_samples
+from keras_llm.training.best_checkpoint import BestCheckpoint
 from keras_llm.training.compile import compile_language_model
 from keras_llm.training.metrics import Perplexity
 from keras_llm.training.model_registry import MODEL_KINDS, build_model
@@ -88,25 +91,59 @@ def make_eval_dataset(config, tokenizer, files, batch_size=None, drop_remainder=
         dataset = dataset.unbatch().batch(batch_size, drop_remainder=drop_remainder)
     dataset, batches = with_known_cardinality(dataset)  # else Keras logs an extra empty batch into `fit`'s loss
     if not batches:
-        raise ValueError(f"evaluation data too small: {', '.join(files)} hold(s) no batch "
+        raise ValueError(f"evaluation data too small: {describe(files)} hold(s) no batch "
                          f"of --seq-len {config.seq_len}")
     return dataset, batches
 
 
-def _prepare_tokenizer(config, tokenizer, files):
+def valid_split(config):
+    """The share of the training examples held out for validation: `config.valid_split`, by default 5% when
+    the length is automatic and no validation files are given (never for seq2seq, whose source is pairs)."""
+    if config.valid or _task(config) == "seq2seq":
+        return 0.0
+    if config.valid_split is not None:
+        return float(config.valid_split)
+    return defaults.AUTO_VALID_SPLIT if config.auto_length else 0.0
+
+
+def data_sources(config):
+    """`(train, valid)` sources of a run: the files given, or, when `valid_split(config)` > 0, the training
+    files split by `keras_llm.data.splits.holdout_split` (one example in round(1 / split) held out, in
+    corpus order). `valid` is None without validation data."""
+    files = expand_paths(config.train)
+    if config.valid:
+        return files, expand_paths(config.valid)
+    split = valid_split(config)
+    if not split:
+        return files, None
+    every = max(2, round(1.0 / split))
+    return holdout_split(files, every, field=config.field, documents=config.documents)
+
+
+def resolved_optimizer_settings(config, model, total_steps):
+    """`(learning_rate, warmup_steps)`: the config's, or the defaults for this model and run length."""
+    rate = config.learning_rate or defaults.default_learning_rate(model)
+    warmup = defaults.default_warmup_steps(total_steps) if config.warmup_steps is None else config.warmup_steps
+    return float(rate), int(min(warmup, total_steps))
+
+
+def _prepare_tokenizer(config, tokenizer, files, verbose=0):
     if tokenizer is not None:
         return tokenizer
     if config.tokenizer_dir:
         return load_tokenizer(config.tokenizer_dir)
     corpus = files if _task(config) == "seq2seq" else load_texts(files, field=config.field, documents=config.documents)
+    if verbose:
+        print(f"learning a {config.tokenizer} vocabulary of up to {config.vocab_size} tokens from "
+              f"{describe(config.train)} ...", flush=True)
     return train_tokenizer(config.tokenizer, corpus, config.vocab_size)
 
 
 def _compile(model, config, total_steps):
     """Perplexity; for masked LMs, masked-token accuracy and perplexity as weighted metrics (the sample
     weights mark the masked positions; Keras gives them to weighted metrics only)."""
-    optimizer = make_optimizer(config.learning_rate, warmup_steps=min(config.warmup_steps, total_steps),
-                               total_steps=total_steps)
+    learning_rate, warmup_steps = resolved_optimizer_settings(config, model, total_steps)
+    optimizer = make_optimizer(learning_rate, warmup_steps=warmup_steps, total_steps=total_steps)
     compile_language_model(model, optimizer=optimizer, masked=_task(config) == "masked")
 
 
@@ -140,6 +177,9 @@ def _schedule(config, tokenizer, files):
     per_epoch = count_batches(make_dataset(config, tokenizer, files, shuffle=False))
     if per_epoch == 0:
         raise ValueError(f"training data too small for one batch of {config.batch_size} x {config.seq_len} tokens")
+    if config.auto_length:
+        per_epoch, epochs = defaults.auto_epochs(per_epoch)
+        return per_epoch, epochs, per_epoch * epochs
     return per_epoch, config.epochs, per_epoch * config.epochs
 
 
@@ -170,6 +210,8 @@ def _train_input(config, tokenizer, files, strategy, start_step):
     """The training stream from step `start_step`, sharded between workers as configured."""
     _, num_workers, _ = distribute.worker_info(strategy)
     if num_workers > 1 and config.shard_by == "file":
+        if not isinstance(files, (list, tuple)):
+            raise ValueError("--shard-by file needs --valid files (a held-out split is not a list of files)")
         local_replicas = strategy.num_replicas_in_sync // num_workers
 
         def build(shard, per_replica_batch):
@@ -190,8 +232,9 @@ def is_causal_lm(model, config=None):
     return decodes and not hasattr(model, "encode")
 
 
-def _callbacks(config, model, tokenizer, backup, total_steps, is_chief):
-    """keras_llm's callbacks in the order they must run (see keras_llm.training.callbacks)."""
+def _callbacks(config, model, tokenizer, backup, total_steps, is_chief, best=None):
+    """keras_llm's callbacks in the order they must run (see keras_llm.training.callbacks); `best` (a
+    `BestCheckpoint`) runs right before `backup`, so that no checkpoint holds an epoch it has not recorded."""
     throughput = cb.TokenThroughput(config.batch_size * config.seq_len)  # seq2seq: an upper bound (padding)
     run_callbacks = [cb.NonFiniteLossGuard(), throughput, cb.GradientNormMonitor(), cb.StopAtStep(total_steps)]
     tensorboard = None
@@ -203,7 +246,8 @@ def _callbacks(config, model, tokenizer, backup, total_steps, is_chief):
             prompts=config.sample_prompts, sample_fn=sample_function(model, tokenizer, config),
             profile_steps=config.profile_steps)
         run_callbacks.append(tensorboard)
-    run_callbacks += [backup, cb.LanguageModelProgbar(config.verbose if is_chief else 0)]
+    run_callbacks += [callback for callback in (best, backup) if callback is not None]
+    run_callbacks.append(cb.LanguageModelProgbar(config.verbose if is_chief else 0))
     return run_callbacks, throughput, tensorboard
 
 
@@ -235,10 +279,12 @@ def train_language_model(config, *, tokenizer=None, strategy=None, callbacks=(),
         >>> result.metrics["perplexity"], result.paths["serving"]
     """
     config = _as_config(config)
-    files = expand_paths(config.train)
-    valid_files = expand_paths(config.valid) if config.valid else None
+    expand_paths(config.train)  # a missing file fails here, before any work
+    if config.valid:
+        expand_paths(config.valid)
     MODEL_KINDS[config.model].model_class()  # an unavailable kind fails here, before any work
     strategy = strategy or distribute.make_strategy(config.distribute, config.tpu)
+    files, valid_files = data_sources(config)  # after the strategy: a held-out split is made of TF ops
     if config.deterministic:
         distribute.enable_determinism(config.seed)
     else:
@@ -253,7 +299,11 @@ def train_language_model(config, *, tokenizer=None, strategy=None, callbacks=(),
         backup_dir = f"{backup_dir.rstrip(os.sep)}-worker-{worker}"
     os.makedirs(backup_dir, exist_ok=True)  # up front: BackupAndRestore makes it without exist_ok
 
-    tokenizer = _prepare_tokenizer(config, tokenizer, files)
+    verbose = config.verbose if is_chief else 0
+    if verbose and not isinstance(files, list):
+        print(f"validating on one training example in {round(1 / valid_split(config))} (held out of "
+              f"{describe(config.train)}; --valid FILES or --valid-split 0 to change)", flush=True)
+    tokenizer = _prepare_tokenizer(config, tokenizer, files, verbose)
     steps_per_epoch, epochs, total_steps = _schedule(config, tokenizer, files)
     with _dtype_policy(config.mixed_precision):
         with strategy.scope():
@@ -261,27 +311,42 @@ def train_language_model(config, *, tokenizer=None, strategy=None, callbacks=(),
             first = next(iter(make_dataset(config, tokenizer, files, shuffle=False).take(1)))
             model(first[0])
             _compile(model, config, total_steps)
-        backup = keras.callbacks.BackupAndRestore(backup_dir, save_freq=config.checkpoint_every,
-                                                  double_checkpoint=True)
+        patience = _patience(config, valid_files)
+        # The run as it is trained: the automatic length and the default rates written out (train_config.json).
+        config = dataclasses.replace(config, epochs=config.epochs if config.steps else epochs, patience=patience)
+        config.learning_rate, config.warmup_steps = resolved_optimizer_settings(config, model, total_steps)
+        # With early stopping, the resumable state is saved at epoch ends only, so the epochs (and with them
+        # the validation points the stopping rule and the best weights depend on) stay where an
+        # uninterrupted run has them; without it, every `checkpoint_every` steps.
+        backup = keras.callbacks.BackupAndRestore(backup_dir, save_freq="epoch" if patience else config.checkpoint_every,
+                                                  double_checkpoint=True, delete_checkpoint=False)
         backup.set_model(model)
         backup.on_train_begin()  # restores weights + optimizer state if an interrupted run left a backup
         start_step = cb.global_step(model)
+        best = None
+        if patience:
+            best = BestCheckpoint(os.path.join(backup_dir, "best"), patience=patience, verbose=verbose)
+            best.set_model(model)
+            best.resume(start_step // steps_per_epoch)
 
         train_input = _train_input(config, tokenizer, files, strategy, start_step)
         valid_input, valid_steps = None, None
-        if valid_files:
+        if valid_files is not None:
             valid_input, valid_steps = make_eval_dataset(config, tokenizer, valid_files,
                                                          drop_remainder=strategy.num_replicas_in_sync > 1)
             # Repeated, with validation_steps = one pass: under a tf.distribute strategy Keras 3 draws a
             # batch from the previous epoch's (finished) validation iterator before evaluating, which fails
             # on a finite dataset in the second epoch.
             valid_input = distribute.shard_dataset(valid_input.repeat(), "data")
-        run_callbacks, throughput, tensorboard = _callbacks(config, model, tokenizer, backup, total_steps, is_chief)
+        run_callbacks, throughput, tensorboard = _callbacks(config, model, tokenizer, backup, total_steps, is_chief,
+                                                            best)
         run_callbacks += list(callbacks)
         started = time.perf_counter()
         try:
-            if start_step >= total_steps:  # killed after the last checkpoint but before the end of `fit`
-                backup.on_train_end()
+            if start_step >= total_steps or (best is not None and best.stopped):
+                # killed after the last checkpoint (or the early stop) but before the outputs were written
+                if best is not None:
+                    best.restore_best()
             else:
                 if is_chief and start_step and config.verbose:
                     print(f"resuming from step {start_step} of {total_steps} ({backup_dir})", flush=True)
@@ -297,12 +362,24 @@ def train_language_model(config, *, tokenizer=None, strategy=None, callbacks=(),
         seconds = time.perf_counter() - started
 
         history = dict(getattr(model.history, "history", None) or {})
-        metrics = _final_metrics(model, history, throughput, config, total_steps, seconds)
+        metrics = _final_metrics(model, history, throughput, config, total_steps, seconds, best)
         paths = {"model": None, "tokenizer": None, "serving": None, "metrics": None,
                  "tensorboard": config.location("tensorboard") if is_chief else None}
         if is_chief:
-            paths.update(_write_outputs(model, tokenizer, config, metrics, strategy, exporter))
+            paths.update(_write_outputs(model, tokenizer, config, metrics, strategy, exporter, verbose))
+        # Only now: a run killed while writing its outputs resumes from its final checkpoint, not from scratch.
+        shutil.rmtree(backup_dir, ignore_errors=True)
     return TrainResult(model, tokenizer, config, metrics, history, paths)
+
+
+def _patience(config, valid):
+    """Early-stopping patience in epochs (0: off): the config's, by default 3 for an automatic length with
+    validation data. Early stopping needs validation data."""
+    if config.patience is not None:
+        if config.patience and valid is None:
+            raise ValueError("--patience needs validation data: give --valid FILES or --valid-split F")
+        return config.patience
+    return defaults.AUTO_PATIENCE if config.auto_length and valid is not None else 0
 
 
 def _last(history, key):
@@ -310,7 +387,7 @@ def _last(history, key):
     return float(values[-1]) if values else None
 
 
-def _final_metrics(model, history, throughput, config, total_steps, seconds):
+def _final_metrics(model, history, throughput, config, total_steps, seconds, best=None):
     metrics = {
         "loss": _last(history, "loss"),
         "perplexity": _last(history, "perplexity"),
@@ -324,6 +401,11 @@ def _final_metrics(model, history, throughput, config, total_steps, seconds):
     for key in history:
         if key.startswith("val_"):
             metrics[key] = _last(history, key)
+    if best is not None and best.best_epoch is not None:
+        # The weights kept are the best epoch's: report its validation figures, and where training stopped.
+        metrics.update({"val_loss": best.best_value, "val_perplexity": math.exp(best.best_value),
+                        "best_epoch": best.best_epoch + 1, "stopped_early": best.stopped,
+                        "epochs_run": max(best.values) + 1})
     return metrics
 
 
@@ -339,7 +421,7 @@ def export_options(model, config=None, max_new_tokens=None):
     return {"max_new_tokens": min(requested, limit) if limit and max_new_tokens is None else requested}
 
 
-def _write_outputs(model, tokenizer, config, metrics, strategy, exporter):
+def _write_outputs(model, tokenizer, config, metrics, strategy, exporter, verbose=0):
     os.makedirs(config.output, exist_ok=True)
     paths = {"model": config.location("model"), "tokenizer": config.location("tokenizer"),
              "metrics": config.location("metrics")}
@@ -351,6 +433,8 @@ def _write_outputs(model, tokenizer, config, metrics, strategy, exporter):
     if exporter is not None and serving_dir:
         if strategy.num_replicas_in_sync > 1 or distribute.worker_info(strategy)[1] > 1:
             model = keras.saving.load_model(paths["model"], compile=False)  # plain variables for tf.saved_model
+        if verbose:
+            print(f"exporting the serving SavedModel to {serving_dir} ...", flush=True)
         paths["serving"] = exporter(model, tokenizer, serving_dir, **export_options(model, config))
     metrics["serving"] = paths.get("serving")
     with open(paths["metrics"], "w", encoding="utf-8") as f:

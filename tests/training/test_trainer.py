@@ -142,7 +142,10 @@ def test_unavailable_model_kind_is_one_clear_error(monkeypatch):
 
 
 @pytest.mark.parametrize("settings, message", [
-    ({"steps": 1, "epochs": 1}, "exactly one of --epochs and --steps"),
+    ({"steps": 1, "epochs": 1}, "at most one of --epochs and --steps"),
+    ({"patience": -1}, "--patience must be an integer >= 0"),
+    ({"valid_split": 0.75}, r"--valid-split must be in \[0, 0.5\]"),
+    ({"learning_rate": 0}, "--learning-rate must be positive"),
     ({"steps": 1, "train": None}, "--train is required"),
     ({"steps": 0}, "--steps must be a positive integer"),
     ({"steps": 1, "model": "transformer"}, "--model must be one of"),
