@@ -7,7 +7,9 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -146,3 +148,42 @@ def environment():
 def emit(result):
     """Prints the one JSON line on stdout."""
     print(json.dumps(result, sort_keys=False), flush=True)
+
+
+def keras_llm_command():
+    """The venv's `keras-llm` next to this interpreter, else `python -m keras_llm.cli`."""
+    script = os.path.join(os.path.dirname(sys.executable), "keras-llm")
+    return [script] if os.access(script, os.X_OK) else [sys.executable, "-m", "keras_llm.cli"]
+
+
+def run_keras_llm(name, arguments, forward=False):
+    """Runs `keras-llm ARGUMENTS` in a subprocess (TF's C++ logs quieted) and returns its stdout lines.
+
+    Args:
+        name: what the run is (a model name), for progress and error lines.
+        arguments: the command line after `keras-llm`, e.g. `["evaluate", "--model-dir", DIR, "--data", FILE]`.
+        forward: also copy Keras' per-epoch lines (those with "loss") to stderr as they come.
+
+    A failure exits with one line naming the script, the run and the command's last error line.
+
+    Example:
+        run_keras_llm("lstm", ["train", "--model", "lstm", "--train", "train.txt", "--output", "run"])
+        scores = json.loads(run_keras_llm("lstm", ["evaluate", "--model-dir", "run", "--data", "eval.txt"])[-1])
+    """
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", KERAS_BACKEND=os.environ.get("KERAS_BACKEND", "tensorflow"))
+    with tempfile.TemporaryFile(mode="w+") as errors:
+        process = subprocess.Popen(keras_llm_command() + list(arguments), stdout=subprocess.PIPE, stderr=errors,
+                                   text=True, env=env, cwd=REPO)
+        lines = []
+        for line in process.stdout:
+            lines.append(line.rstrip("\n"))
+            if forward and "loss" in line and not line.startswith("{"):
+                log(f"  {name}: {line.strip()}")
+        process.wait()
+        if process.returncode:
+            errors.seek(0)
+            tail = [l for l in errors.read().splitlines() if l.strip()] or ["(no message)"]
+            script = os.path.splitext(os.path.basename(sys.argv[0]))[0]
+            sys.exit(f"{script}: error: {name}: keras-llm {arguments[0]} exited with {process.returncode}: "
+                     f"{tail[-1]} (KERAS_LLM_DEBUG=1 gives its traceback)")
+    return lines
