@@ -68,13 +68,25 @@ def run_local_pipeline(data_dir, output_dir, *, model="gpt", tokenizer="word", v
     return summary
 
 
-def generate_from(model_dir, prompts):
-    """Generations from a pushed SavedModel, loaded the way a server would (its `generate` signature)."""
+# Decoding of the demo generations: top-p sampling with a mild repetition penalty and no repeated trigram
+# (greedy decoding of the small demo model loops: "the friend who is brown . the friend who is brown ."), seeded
+# so a rerun prints the same text. The pushed model's `generate` signature stays greedy.
+# max_new_tokens is capped at the export-time length (32 by default).
+DEMO_DECODING = {"max_new_tokens": 32, "temperature": 0.8, "top_p": 0.9, "repetition_penalty": 1.2,
+                 "no_repeat_ngram_size": 3, "seed": 0}
+
+
+def generate_from(model_dir, prompts, decoding=None):
+    """Generations from a pushed SavedModel, loaded the way a server would: its `generate_with_options`
+    signature with `decoding` (default `DEMO_DECODING`; `{"temperature": 0.0}` decodes greedily)."""
     import tensorflow as tf
     import tensorflow_text  # noqa: F401  (registers the ops)
 
-    generate = tf.saved_model.load(model_dir).signatures["generate"]
-    texts = generate(prompts=tf.constant(prompts))["text"].numpy()
+    settings = {**DEMO_DECODING, **(decoding or {})}
+    generate = tf.saved_model.load(model_dir).signatures["generate_with_options"]
+    dtypes = {"no_repeat_ngram_size": tf.int32, "seed": tf.int32, "max_new_tokens": tf.int32}
+    inputs = {k: tf.constant(v, dtypes.get(k, tf.float32)) for k, v in settings.items()}
+    texts = generate(prompts=tf.constant(prompts), **inputs)["text"].numpy()
     return [{"prompt": p, "continuation": t.decode("utf-8", "replace")} for p, t in zip(prompts, texts)]
 
 
@@ -87,6 +99,8 @@ def print_summary(summary):
         print(f"eval perplexity {e['perplexity']:.3f} over {e['num_tokens']} tokens; blessed: {e['blessed']} ({e['reason']})")
     if summary["pushed"]:
         print(f"pushed model: {summary['pushed_model']}")
+        settings = ", ".join(f"{k} {v}" for k, v in DEMO_DECODING.items())
+        print(f"generations (generate_with_options: {settings}):")
         for g in summary["generations"]:
             print(f"  {g['prompt']!r} -> {g['continuation']!r}")
     else:

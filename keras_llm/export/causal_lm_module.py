@@ -11,7 +11,8 @@ from keras_llm.export.batching import (
     truncate_text,
 )
 from keras_llm.generation.decoding import Decoder, generate_ids
-from keras_llm.generation.samplers import Sampler
+from keras_llm.generation.noise import MAX_SEED, seeded_uniform
+from keras_llm.generation.samplers import DEFAULT_TEMPERATURE, DEFAULT_TOP_P, Sampler
 from keras_llm.generation.scoring import score_ids
 from keras_llm.tokenizers.special_tokens import EOS_ID
 
@@ -23,7 +24,8 @@ class CausalLMServingModule(ServingModule):
         model: `TransformerLanguageModel` or `RNNLanguageModel`.
         tokenizer: its tokenizer (normalization and tokenization run in the graph).
         max_new_tokens: continuation length of `generate`; the upper bound for `generate_with_options`.
-        sampler: the `Sampler` of `generate` (and, with the request's temperature, `generate_with_options`).
+        sampler: the `Sampler` of `generate` (default greedy). `generate_with_options` samples top-p with the
+            request's settings instead (temperature <= 0: greedy).
         max_batch_size: requests are processed in chunks of this many rows.
         max_prompt_tokens: prompts keep their last this-many tokens (transformers: also limited by context).
         feature_name: the tf.Example feature `serving_default` reads.
@@ -49,6 +51,7 @@ class CausalLMServingModule(ServingModule):
         self.max_score_tokens = int(context or max_prompt_tokens + max_new_tokens)
         self.max_batch_size = int(max_batch_size)
         self._sampler = sampler or Sampler("greedy")
+        self._request_sampler = Sampler("top_p", temperature=DEFAULT_TEMPERATURE, top_p=DEFAULT_TOP_P)
         self._max_bytes = 64 * self.max_score_tokens  # generous: a token is rarely > 64 bytes
         self.jit_compile = bool(jit_compile)
         total = self.max_prompt_tokens + self.max_new_tokens  # longest buffer: prompt (with its <eos>) + new
@@ -58,20 +61,21 @@ class CausalLMServingModule(ServingModule):
         self._decode = tf.function(self._decode_ids, autograph=False)
         self._decode_xla = tf.function(self._decode_ids, jit_compile=True, autograph=False)
 
-    def _generate_chunk(self, prompts, max_new_tokens, temperature):
+    def _generate_chunk(self, prompts, rows, max_new_tokens, seed, options):
+        """`rows`: the chunk's row indices in the request (its first one offsets the random stream)."""
         prompts = truncate_text(prompts, self._max_bytes)
         tokens, lengths = prompt_batch(self.tokenizer, prompts, self.max_prompt_tokens, self.max_new_tokens)
-        rows = tf.shape(tokens)[0]
+        count = tf.shape(tokens)[0]
+        settings = (max_new_tokens, seed, rows[0], options)
         if self.jit_compile:
             def compiled():  # a few fixed shapes, so XLA compiles each once (TF Serving: during warmup)
                 padded, padded_lengths = pad_to_buckets(tokens, lengths, self._length_buckets, self._batch_buckets)
-                out, end = self._decode_xla(padded, padded_lengths, temperature, max_new_tokens)
-                return out[:rows, : tf.shape(tokens)[1]], end[:rows]
+                out, end = self._decode_xla(padded, padded_lengths, *settings)
+                return out[:count, : tf.shape(tokens)[1]], end[:count]
 
-            out, end = tf.cond(rows >= self.jit_min_batch, compiled,
-                               lambda: self._decode(tokens, lengths, temperature, max_new_tokens))
+            out, end = tf.cond(count >= self.jit_min_batch, compiled, lambda: self._decode(tokens, lengths, *settings))
         else:
-            out, end = self._decode(tokens, lengths, temperature, max_new_tokens)
+            out, end = self._decode(tokens, lengths, *settings)
         positions = tf.range(tf.shape(out)[1])[None, :]
         keep = (positions >= lengths[:, None]) & (positions < end[:, None]) & (out != EOS_ID)
         generated = tf.ragged.boolean_mask(out, keep)
@@ -79,29 +83,44 @@ class CausalLMServingModule(ServingModule):
         text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")
         return {"text": text, "num_tokens": tf.cast(generated.row_lengths(), tf.int32)}
 
-    def _decode_ids(self, tokens, lengths, temperature, max_new_tokens):
-        if self._sampler.kind == "greedy":
-            noise = tf.zeros([tf.shape(tokens)[1], tf.shape(tokens)[0]])
-        else:
-            noise = tf.random.uniform([tf.shape(tokens)[1], tf.shape(tokens)[0]])
-        return generate_ids(self._decoder, tokens, lengths, noise, self._sampler, temperature, max_new_tokens)
+    def _decode_ids(self, tokens, lengths, max_new_tokens, seed, row_offset, options):
+        """`options`: None (`generate`: the export-time sampler) or the request's scalar tensors (`temperature`,
+        `top_p`, `repetition_penalty`, `no_repeat_ngram_size`) for the top-p request sampler."""
+        shape = [tf.shape(tokens)[1], tf.shape(tokens)[0]]
+        if options is None and self._sampler.kind == "greedy":
+            noise = tf.zeros(shape)
+        else:  # the stream TextGenerator draws for the same seed and rows
+            noise = seeded_uniform(shape[0], shape[1], seed, row_offset)
+        sampler = self._sampler if options is None else self._request_sampler
+        return generate_ids(self._decoder, tokens, lengths, noise, sampler, max_new_tokens=max_new_tokens,
+                            **(options or {}))
 
-    def _generate(self, prompts, max_new_tokens, temperature):
+    def _generate(self, prompts, max_new_tokens, seed, options=None):
         max_new_tokens = tf.clip_by_value(max_new_tokens, 0, self.max_new_tokens)
-        out = chunked(lambda p: self._generate_chunk(p, max_new_tokens, temperature), prompts,
+        seed = tf.where(seed < 0, tf.random.uniform([], 0, MAX_SEED, tf.int32), seed)
+        rows = tf.range(tf.shape(prompts)[0])
+        out = chunked(lambda p, r: self._generate_chunk(p, r, max_new_tokens, seed, options), (prompts, rows),
                       self.max_batch_size, {"text": tf.string, "num_tokens": tf.int32})
         return {"text": out["text"]}
 
     @tf.function(input_signature=[STRINGS])
     def generate(self, prompts):
         """prompts string[None] -> text string[None] (the continuations), export-time settings."""
-        return self._generate(prompts, tf.constant(self.max_new_tokens), tf.constant(float(self._sampler.temperature)))
+        return self._generate(prompts, tf.constant(self.max_new_tokens), tf.constant(-1))
 
-    @tf.function(input_signature=[STRINGS, tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32)])
-    def generate_with_options(self, prompts, max_new_tokens, temperature):
-        """Like `generate`, with `max_new_tokens` (capped at the export-time value) and `temperature` (> 0;
-        ignored by a greedy sampler) per request."""
-        return self._generate(prompts, max_new_tokens, tf.maximum(temperature, 1e-4))
+    @tf.function(input_signature=[STRINGS, tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32),
+                                  tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.float32),
+                                  tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int32)])
+    def generate_with_options(self, prompts, max_new_tokens, temperature, top_p, repetition_penalty,
+                              no_repeat_ngram_size, seed):
+        """Top-p sampling with the request's settings: `max_new_tokens` (capped at the export-time value),
+        `temperature` (<= 0: greedy), `top_p` (1: plain temperature sampling), `repetition_penalty` (1 or <= 0:
+        off), `no_repeat_ngram_size` (<= 0: off) and `seed` (>= 0: reproducible, and the same text as
+        `TextGenerator.generate` with the same prompts, settings and seed; < 0: a fresh one). Suggested:
+        temperature 0.8, top_p 0.9, repetition_penalty 1.2 or no_repeat_ngram_size 3."""
+        options = {"temperature": temperature, "top_p": top_p, "repetition_penalty": repetition_penalty,
+                   "no_repeat_ngram_size": no_repeat_ngram_size}
+        return self._generate(prompts, max_new_tokens, seed, options)
 
     def _score_chunk(self, texts):
         texts = truncate_text(texts, self._max_bytes)

@@ -1,6 +1,8 @@
 """Text generation: samplers, the cached decoding loop, beam search, scoring, and a text-level generator."""
 from keras_llm.generation.beam_search import beam_search_ids
-from keras_llm.generation.decoding import Decoder, generate_ids, uniform_noise
+from keras_llm.generation.decoding import Decoder, generate_ids
+from keras_llm.generation.logits_processors import constrain_logits
+from keras_llm.generation.noise import seeded_uniform, uniform_noise
 from keras_llm.generation.samplers import Sampler, inverse_cdf_sample
 from keras_llm.generation.scoring import score_ids
 from keras_llm.generation.seq2seq_decoding import translate_ids
@@ -8,4 +10,5 @@ from keras_llm.generation.tasks import Labeler, MaskFiller, Translator
 from keras_llm.generation.text_generator import TextGenerator
 
 __all__ = ["Decoder", "Labeler", "MaskFiller", "Sampler", "TextGenerator", "Translator", "beam_search_ids",
-           "generate_ids", "inverse_cdf_sample", "score_ids", "translate_ids", "uniform_noise"]
+           "constrain_logits", "generate_ids", "inverse_cdf_sample", "score_ids", "seeded_uniform", "translate_ids",
+           "uniform_noise"]

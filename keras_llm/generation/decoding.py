@@ -11,6 +11,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_llm.generation.logits_processors import check_settings, constrain_logits
+from keras_llm.generation.noise import uniform_noise  # noqa: F401  (its historical home)
 from keras_llm.generation.samplers import Sampler
 from keras_llm.tokenizers.special_tokens import BOS_ID, CLS_ID, EOS_ID, MASK_ID, PAD_ID, SEP_ID
 
@@ -141,7 +143,8 @@ def attention_windows(length, first=ATTENTION_WINDOW):
 
 
 def generate_ids(decoder, tokens, prompt_lengths, noise, sampler=None, temperature=None, max_new_tokens=None,
-                 stop_at_eos=True, window=ATTENTION_WINDOW):
+                 stop_at_eos=True, window=ATTENTION_WINDOW, top_p=None, repetition_penalty=None,
+                 no_repeat_ngram_size=None):
     """Extends each row of `tokens` past its prompt.
 
     Args:
@@ -151,17 +154,23 @@ def generate_ids(decoder, tokens, prompt_lengths, noise, sampler=None, temperatu
         prompt_lengths: int32 `[batch]`, each >= 1.
         noise: float `[length, batch]` uniform numbers, one per step and row (ignored by greedy).
         sampler: a `Sampler` (greedy when None).
-        temperature: optional scalar tensor overriding the sampler's temperature.
+        temperature: optional number or scalar tensor overriding the sampler's temperature (<= 0: greedy).
         max_new_tokens: per-row limit on generated tokens (default: fill the buffer).
         stop_at_eos: rows stop after emitting `<eos>`; the loop ends when every row has stopped.
         window: first attention window (`attention_windows`) for decoders that can `grow` their state; None
             decodes with a cache of `length` positions from the start. Same tokens either way.
+        top_p: optional number or scalar tensor overriding a top_p sampler's top_p.
+        repetition_penalty: None / 1: off; > 1 discourages tokens already in the row (prompt included), see
+            `logits_processors.apply_repetition_penalty`. Number or scalar tensor.
+        no_repeat_ngram_size: None / 0: off; n: no n-gram occurs twice in a row (prompt included), see
+            `logits_processors.repeated_ngram_bans`. Int or scalar tensor.
 
     Returns:
         `(tokens, end)`: the filled `[batch, length]` ids (PAD after a row's `<eos>`) and, per row, the
         position just past its last generated token.
     """
     sampler = sampler or Sampler("greedy")
+    check_settings(repetition_penalty, no_repeat_ngram_size)
     batch, length = ops.shape(tokens)[0], ops.shape(tokens)[1]
     tokens = ops.cast(tokens, "int32")
     prompt_lengths = ops.cast(prompt_lengths, "int32")
@@ -178,7 +187,8 @@ def generate_ids(decoder, tokens, prompt_lengths, noise, sampler=None, temperatu
     def body(i, tokens, state, done, end):  # writes cache slot i, fills tokens[:, i + 1]
         current = ops.slice(tokens, [0, i], [batch, 1])
         logits, state = decoder.step(current, state, i, prepared)
-        chosen = sampler(logits, noise[i], temperature)
+        logits = constrain_logits(logits, tokens, i, repetition_penalty, no_repeat_ngram_size)
+        chosen = sampler(logits, noise[i], temperature, top_p)
         forced = (i + 1) < prompt_lengths
         prompt_next = ops.squeeze(ops.slice(tokens, [0, i + 1], [batch, 1]), axis=1)
         nxt = ops.where(forced, prompt_next, ops.where(done, PAD_ID, chosen))
@@ -199,8 +209,3 @@ def generate_ids(decoder, tokens, prompt_lengths, noise, sampler=None, temperatu
         segment_cond = functools.partial(cond, ops.minimum(size, length - 1))
         i, tokens, state, done, end = ops.while_loop(segment_cond, body, (i, tokens, state, done, end))
     return tokens, end
-
-
-def uniform_noise(length, batch_size, seed=None):
-    """`[length, batch]` uniform numbers for the samplers; reproducible with an int seed."""
-    return keras.random.uniform((length, batch_size), seed=seed)

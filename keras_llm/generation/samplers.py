@@ -1,5 +1,8 @@
 """Token samplers: greedy, temperature, top-k, top-p (nucleus).
 
+Asked to sample without settings, `get` (what `TextGenerator` uses) gives top-p 0.9 at temperature 0.8:
+`DEFAULT_TOP_P`, `DEFAULT_TEMPERATURE`. A `Sampler` built directly keeps its own defaults (temperature 1).
+
 Every sampler picks the next token from `[batch, vocabulary]` logits and one uniform number per row, by
 inverting the cumulative distribution of the (filtered, temperature-scaled) softmax. Taking the randomness as
 an input keeps the samplers pure `keras.ops` code with no random state: a decoding loop draws all the uniform
@@ -9,6 +12,8 @@ import keras
 from keras import ops
 
 _NEG = -1e9
+DEFAULT_TEMPERATURE = 0.8
+DEFAULT_TOP_P = 0.9
 
 
 @keras.saving.register_keras_serializable(package="keras_llm")
@@ -19,7 +24,8 @@ class Sampler:
         kind: "greedy", "temperature", "top_k" or "top_p".
         temperature: logits are divided by it (kinds other than greedy).
         top_k: keep the k most likely tokens (kind "top_k").
-        top_p: keep the smallest set of most likely tokens whose probability reaches p (kind "top_p").
+        top_p: keep the smallest set of most likely tokens whose probability reaches p (kind "top_p"), in the
+            temperature-scaled distribution.
 
     Example:
         >>> Sampler("top_k", top_k=2)(keras.ops.convert_to_tensor([[0.0, 5.0, 4.0]]), keras.ops.zeros([1]))
@@ -45,20 +51,31 @@ class Sampler:
     def from_config(cls, config):
         return cls(**config)
 
-    def __call__(self, logits, uniform, temperature=None):
+    def __call__(self, logits, uniform, temperature=None, top_p=None):
         """logits `[batch, vocab]` float, uniform `[batch]` in [0, 1) -> int32 ids `[batch]`.
-        `temperature` (a scalar tensor) overrides the configured one, e.g. per request."""
+
+        `temperature` and `top_p` (numbers or scalar tensors, e.g. a serving request's) override the configured
+        ones; `top_p` only for kind "top_p". An overriding temperature <= 0 picks the most likely token."""
         logits = ops.cast(logits, "float32")
+        greedy = ops.cast(ops.argmax(logits, axis=-1), "int32")
         if self.kind == "greedy":
-            return ops.cast(ops.argmax(logits, axis=-1), "int32")
-        temperature = self.temperature if temperature is None else temperature
+            return greedy
+        if temperature is None:
+            return self._sample(logits, uniform, self.temperature, top_p)
+        if isinstance(temperature, (int, float)):
+            return greedy if temperature <= 0 else self._sample(logits, uniform, temperature, top_p)
+        temperature = ops.cast(temperature, "float32")  # a tensor: a branch, so greedy requests skip the sort
+        return ops.cond(temperature > 0, lambda: self._sample(logits, uniform, ops.maximum(temperature, 1e-4), top_p),
+                        lambda: greedy)
+
+    def _sample(self, logits, uniform, temperature, top_p=None):
         logits = logits / ops.cast(temperature, "float32")
         if self.kind == "top_k":
             k = min(int(self.top_k), int(logits.shape[-1]))
             kth = ops.top_k(logits, k, sorted=True)[0][:, -1:]
             logits = ops.where(logits < kth, _NEG, logits)
         elif self.kind == "top_p":
-            logits = _nucleus(logits, self.top_p)
+            logits = _nucleus(logits, self.top_p if top_p is None else top_p)
         return inverse_cdf_sample(logits, uniform)
 
 
@@ -82,8 +99,27 @@ def inverse_cdf_sample(logits, uniform):
     return ops.minimum(index, int(logits.shape[-1]) - 1)
 
 
+def default_kind(temperature=None, top_k=None, top_p=None, seed=None):
+    """The sampler kind for a request that names none: greedy, unless it gives a sampling setting (then top_k
+    when `top_k` is given, else top_p)."""
+    if top_k is not None:
+        return "top_k"
+    return "greedy" if temperature is None and top_p is None and seed is None else "top_p"
+
+
 def get(sampler, **kwargs):
-    """A `Sampler` from a name (plus its settings) or a `Sampler`."""
+    """A `Sampler` from a name (plus its settings; sampling kinds default to `DEFAULT_TEMPERATURE` and top_p to
+    `DEFAULT_TOP_P`) or a `Sampler`.
+
+    Example:
+        >>> get("top_p").get_config()
+        {'kind': 'top_p', 'temperature': 0.8, 'top_k': None, 'top_p': 0.9}
+    """
     if isinstance(sampler, Sampler):
         return sampler
-    return Sampler(sampler, **{k: v for k, v in kwargs.items() if v is not None})
+    settings = {k: v for k, v in kwargs.items() if v is not None}
+    if sampler != "greedy":
+        settings.setdefault("temperature", DEFAULT_TEMPERATURE)
+    if sampler == "top_p":
+        settings.setdefault("top_p", DEFAULT_TOP_P)
+    return Sampler(sampler, **settings)

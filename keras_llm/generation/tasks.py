@@ -7,7 +7,7 @@ import numpy as np
 from keras import ops
 
 from keras_llm.generation.compiled import compile_function
-from keras_llm.generation.decoding import uniform_noise
+from keras_llm.generation.noise import uniform_noise
 from keras_llm.generation.samplers import Sampler
 from keras_llm.generation.seq2seq_decoding import translate_ids
 from keras_llm.tokenizers import special_tokens as st

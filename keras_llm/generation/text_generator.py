@@ -5,7 +5,9 @@ from keras import ops
 from keras_llm.generation import samplers
 from keras_llm.generation.beam_search import beam_search_ids
 from keras_llm.generation.compiled import compile_function
-from keras_llm.generation.decoding import Decoder, generate_ids, uniform_noise
+from keras_llm.generation.decoding import Decoder, generate_ids
+from keras_llm.generation.logits_processors import check_settings
+from keras_llm.generation.noise import random_seed, seeded_uniform
 from keras_llm.generation.scoring import score_ids
 from keras_llm.tokenizers.special_tokens import EOS_ID, PAD_ID
 
@@ -17,6 +19,12 @@ class TextGenerator:
     data, so an empty prompt means "start of a document"), truncated from the left to leave room for
     `max_new_tokens` inside the model's context, and decoded in one compiled loop.
 
+    Decoding is greedy unless asked to sample: by a `sampler` name, or by a sampling setting without one
+    (`temperature`, `top_p` or `seed`: top-p; `top_k`: top-k). Sampling settings not given default to top_p 0.9
+    at temperature 0.8. A repetition penalty and a no-repeat n-gram size apply to greedy and sampled decoding
+    alike. Sampling is seeded (`seed`, default a fresh one): the same seed gives the same text, here and in
+    the exported SavedModel's `generate_with_options` (`keras_llm.generation.noise`).
+
     Args:
         model: `TransformerLanguageModel` or `RNNLanguageModel` (anything `Decoder` adapts).
         tokenizer: the `keras_llm.tokenizers.Tokenizer` the model was trained with.
@@ -26,6 +34,7 @@ class TextGenerator:
         >>> generator = TextGenerator(model, tokenizer)
         >>> generator.generate(["the dog"], max_new_tokens=8)
         ['sees a red ball .']
+        >>> generator.generate(["the dog"], sampler="top_p", seed=1, no_repeat_ngram_size=3)  # top-p 0.9, T 0.8
     """
 
     def __init__(self, model, tokenizer, jit_compile=False):
@@ -55,20 +64,28 @@ class TextGenerator:
             tokens[b, : len(row)] = row
         return tokens, np.array([len(row) for row in ids], dtype="int32")
 
-    def generate_ids(self, prompts, max_new_tokens=32, sampler="greedy", temperature=None, top_k=None, top_p=None,
-                     beam_width=None, length_penalty=0.0, seed=None):
+    def generate_ids(self, prompts, max_new_tokens=32, sampler=None, temperature=None, top_k=None, top_p=None,
+                     beam_width=None, length_penalty=0.0, seed=None, repetition_penalty=None,
+                     no_repeat_ngram_size=None):
         """Like `generate` but returns the generated ids per prompt (without the final `<eos>`)."""
+        check_settings(repetition_penalty, no_repeat_ngram_size)
         tokens, lengths = self.encode_prompts(prompts, max_new_tokens)
         if sampler == "beam" or beam_width:
+            if repetition_penalty not in (None, 1) or no_repeat_ngram_size:
+                raise ValueError("beam search takes no repetition_penalty or no_repeat_ngram_size")
             width = int(beam_width or 4)
             fn = self._function(("beam", width, length_penalty, max_new_tokens),
                                 lambda t, n: beam_search_ids(self.decoder, t, n, width, length_penalty, max_new_tokens))
             out, end = fn(tokens, lengths)
         else:
+            if sampler is None:
+                sampler = samplers.default_kind(temperature, top_k, top_p, seed)
             chosen = samplers.get(sampler, temperature=temperature, top_k=top_k, top_p=top_p)
-            noise = uniform_noise(tokens.shape[1], tokens.shape[0], seed=seed)
-            fn = self._function(("sample", repr(chosen.get_config()), max_new_tokens),
-                                lambda t, n, u: generate_ids(self.decoder, t, n, u, chosen, max_new_tokens=max_new_tokens))
+            noise = seeded_uniform(tokens.shape[1], tokens.shape[0], random_seed() if seed is None else seed)
+            constraints = {"repetition_penalty": repetition_penalty, "no_repeat_ngram_size": no_repeat_ngram_size}
+            key = ("sample", repr(chosen.get_config()), max_new_tokens, repetition_penalty, no_repeat_ngram_size)
+            fn = self._function(key, lambda t, n, u: generate_ids(self.decoder, t, n, u, chosen,
+                                                                  max_new_tokens=max_new_tokens, **constraints))
             out, end = fn(tokens, lengths, noise)
         out, end = ops.convert_to_numpy(out), ops.convert_to_numpy(end)
         results = []
@@ -77,14 +94,18 @@ class TextGenerator:
             results.append([int(t) for t in generated if t not in (EOS_ID, PAD_ID)])
         return results
 
-    def generate(self, prompts, max_new_tokens=32, sampler="greedy", **settings):
+    def generate(self, prompts, max_new_tokens=32, sampler=None, **settings):
         """Continuations (strings) of the prompts.
 
         Args:
             prompts: a string or a list of strings.
             max_new_tokens: at most this many tokens per continuation (fewer if `<eos>` comes first).
-            sampler: "greedy", "temperature", "top_k", "top_p" or "beam", or a `Sampler`.
-            **settings: `temperature`, `top_k`, `top_p`, `beam_width`, `length_penalty`, `seed`.
+            sampler: "greedy", "temperature", "top_k", "top_p" or "beam", or a `Sampler`. Default: greedy, or
+                top-p when `temperature`, `top_p` or `seed` is given (top-k when `top_k` is).
+            **settings: `temperature` (default 0.8 when sampling), `top_k`, `top_p` (default 0.9), `seed` (an
+                int in [0, 2**31 - 1]), `repetition_penalty` (> 1 discourages tokens already in the sequence,
+                prompt included; default off), `no_repeat_ngram_size` (n: no n-gram occurs twice in
+                prompt + continuation; default off), `beam_width`, `length_penalty`.
         """
         single = isinstance(prompts, str)
         ids = self.generate_ids(prompts, max_new_tokens, sampler, **settings)

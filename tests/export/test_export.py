@@ -10,12 +10,16 @@ from tf_only import PRELUDE, run_tf_only
 
 from keras_llm.export import export_saved_model
 from keras_llm.generation import TextGenerator
+from keras_llm.models import TransformerLanguageModel
 
 SIGNATURES = {"serving_default", "generate", "generate_with_options", "score"}
 # 9 prompts in chunks of 8 with jit_min_batch=8: the first chunk runs the XLA-compiled loop (bucketed), the
 # second (1 row) the uncompiled one; both must match Python greedy decoding.
 PROMPTS = ["red", "the dog", "", "one two three four five", "red green", "seven", "a cat", "blue", "the"]
 LONG = LONG_PROMPTS * 3  # 9 prompts of >= 19 tokens: both paths prefill two chunks of the prompt first
+# generate_with_options requests: (temperature, top_p, repetition_penalty, no_repeat_ngram_size, seed).
+OPTION_REQUESTS = {"sampled": (0.8, 0.9, 1.0, 0, 5), "sampled_seed_6": (0.8, 0.9, 1.0, 0, 6),
+                   "sampled_constrained": (0.8, 0.9, 1.2, 3, 5), "greedy_constrained": (0.0, 1.0, 1.3, 2, 0)}
 
 
 @pytest.fixture(scope="module", params=["transformer", "lstm"])
@@ -54,12 +58,19 @@ def test_contract_in_a_tf_only_process(exported):
         prompts = tf.constant({PROMPTS!r})
         gen = m.signatures["generate"](prompts=prompts)["text"].numpy().tolist()
         long = m.signatures["generate"](prompts=tf.constant({LONG!r}))["text"].numpy().tolist()
-        opt = m.signatures["generate_with_options"](prompts=prompts, max_new_tokens=tf.constant(3),
-                                                      temperature=tf.constant(0.7))["text"].numpy().tolist()
+        def options(temperature, top_p, penalty, ngram, seed, max_new_tokens=12):
+            out = m.signatures["generate_with_options"](
+                prompts=prompts, max_new_tokens=tf.constant(max_new_tokens), temperature=tf.constant(temperature),
+                top_p=tf.constant(top_p), repetition_penalty=tf.constant(penalty),
+                no_repeat_ngram_size=tf.constant(ngram), seed=tf.constant(seed))["text"]
+            return [t.decode() for t in out.numpy()]
+        opt = options(0.7, 0.9, 1.0, 0, -1, max_new_tokens=3)
+        requests = {{name: options(*settings) for name, settings in {OPTION_REQUESTS!r}.items()}}
         score = {{k: v.numpy().tolist() for k, v in m.signatures["score"](texts=prompts).items()}}
         ex = m.signatures["serving_default"](examples=tf.constant({[example(p) for p in PROMPTS]!r}))
-        print(json.dumps({{"sigs": sigs, "gen": [g.decode() for g in gen], "long": [g.decode() for g in long], "opt": [o.decode() for o in opt],
-                          "score": score, "default": [t.decode() for t in ex["text"].numpy()]}}))
+        print(json.dumps({{"sigs": sigs, "gen": [g.decode() for g in gen], "long": [g.decode() for g in long],
+                          "opt": opt,
+                          "requests": requests, "score": score, "default": [t.decode() for t in ex["text"].numpy()]}}))
         """
     out = run_tf_only(body)
     assert set(out["sigs"]) == SIGNATURES
@@ -68,6 +79,15 @@ def test_contract_in_a_tf_only_process(exported):
     assert out["long"] == generator.generate(LONG, max_new_tokens=12)
     assert out["default"] == out["gen"]
     assert all(len(o.split()) <= 3 for o in out["opt"])
+    # The same seed and settings give the Python generator's text: XLA chunk of 8 rows and uncompiled last row.
+    for name, (temperature, top_p, penalty, ngram, seed) in OPTION_REQUESTS.items():
+        sampler = "greedy" if temperature <= 0 else "top_p"
+        expected = generator.generate(PROMPTS, max_new_tokens=12, sampler=sampler, temperature=temperature,
+                                      top_p=top_p, seed=seed, repetition_penalty=penalty, no_repeat_ngram_size=ngram)
+        assert out["requests"][name] == expected, name
+    if isinstance(model, TransformerLanguageModel):  # random weights: greedy loops, sampling is not peaked
+        assert out["requests"]["greedy_constrained"] != out["gen"]
+        assert out["requests"]["sampled"] != out["requests"]["sampled_seed_6"]
     expected = generator.score(PROMPTS)
     np.testing.assert_allclose(out["score"]["log_likelihood"], expected["log_likelihood"], rtol=1e-5, atol=1e-5)
     assert out["score"]["num_tokens"] == expected["num_tokens"].tolist()

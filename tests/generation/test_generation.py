@@ -177,3 +177,76 @@ def test_long_prompt_is_truncated_from_the_left():
     assert tokens[0, 39] == tok("three").numpy()[0]  # the end of the prompt is kept
     with pytest.raises(ValueError, match="below the model's context"):
         generator.generate("x", max_new_tokens=48)
+
+
+def naive_constrained_greedy(model, prompt, steps, penalty=1.0, ngram=0):
+    """Uncached reference for greedy decoding with a repetition penalty and a no-repeat n-gram size: every token
+    of the sequence so far counts (but the structural special tokens), written out with numpy."""
+    ids = list(prompt)
+    for _ in range(steps):
+        logits = ops.convert_to_numpy(model(np.array([ids], "int32")))[0, -1].astype("float32")
+        logits[list(SUPPRESSED_IDS)] += -1e9
+        text = set(ids) - {0, 2, 3, 4, 5, 6}
+        for t in text:
+            logits[t] = logits[t] / penalty if logits[t] > 0 else logits[t] * penalty
+        if ngram:
+            suffix = ids[len(ids) - ngram + 1:] if ngram > 1 else []
+            for p in range(ngram - 1, len(ids)):
+                if ids[p - ngram + 1: p] == suffix and ids[p] in text:
+                    logits[ids[p]] = -np.inf
+        nxt = int(np.argmax(logits))
+        ids.append(nxt)
+        if nxt == EOS_ID:
+            break
+    return [t for t in ids[len(prompt):] if t != EOS_ID]
+
+
+@pytest.mark.parametrize("kind,jit", [("transformer", False), ("transformer", True), ("gru", False)])
+def test_greedy_with_penalty_and_no_repeat_ngrams_equals_the_uncached_reference(kind, jit):
+    tok = word_tokenizer()
+    model = make_model(kind, tok.vocabulary_size, seed=1)  # greedy loops on one token ("three three ...")
+    generator = TextGenerator(model, tok, jit_compile=jit)
+    prompts = ["red", "the dog sees", "one two one two"]
+    for penalty, ngram in [(1.5, 0), (1.0, 2), (1.3, 3)]:
+        got = generator.generate_ids(prompts, max_new_tokens=14, repetition_penalty=penalty, no_repeat_ngram_size=ngram)
+        for prompt, ids in zip(prompts, got):
+            assert ids == naive_constrained_greedy(model, [EOS_ID] + tok(prompt).numpy().tolist(), 14, penalty, ngram)
+
+
+def repeated_ngrams(ids, n):
+    grams = [tuple(ids[i: i + n]) for i in range(len(ids) - n + 1)]
+    return len(grams) - len(set(grams))
+
+
+@pytest.mark.parametrize("kind", ["transformer", "lstm"])
+def test_no_repeat_ngrams_stop_a_greedy_loop(kind):
+    tok = word_tokenizer()
+    seed = {"transformer": 5, "lstm": 1}[kind]  # greedy loops ("two two two ...", "eight eight ...")
+    generator = TextGenerator(make_model(kind, tok.vocabulary_size, seed=seed), tok)
+    prompts = ["red", "the dog", "one two"]
+    starts = [[EOS_ID] + tok(p).numpy().tolist() for p in prompts]
+    loops = generator.generate_ids(prompts, max_new_tokens=24)
+    assert all(repeated_ngrams(s + ids, 2) > 5 for s, ids in zip(starts, loops))  # greedy alone loops
+    for n in (2, 3):
+        for s, ids in zip(starts, generator.generate_ids(prompts, max_new_tokens=24, no_repeat_ngram_size=n)):
+            assert len(ids) >= 16 and repeated_ngrams(s + ids, n) == 0, (n, ids)
+    sampled = generator.generate_ids(prompts, max_new_tokens=24, seed=3, no_repeat_ngram_size=2)
+    assert all(repeated_ngrams(s + ids, 2) == 0 for s, ids in zip(starts, sampled))
+
+
+def test_sampling_without_settings_is_seeded_top_p():
+    tok = word_tokenizer()
+    generator = TextGenerator(make_model("transformer", tok.vocabulary_size, seed=3), tok)  # not peaked
+    prompts = ["the"] * 4 + ["red green"] * 2
+    a = generator.generate(prompts, max_new_tokens=10, seed=11)
+    assert a == generator.generate(prompts, max_new_tokens=10, sampler="top_p", top_p=0.9, temperature=0.8, seed=11)
+    assert a == generator.generate(prompts, max_new_tokens=10, sampler="top_p", seed=11)
+    assert a != generator.generate(prompts, max_new_tokens=10, seed=12)
+    assert a != generator.generate(prompts, max_new_tokens=10, sampler="top_p", top_p=0.5, seed=11)
+    assert len(set(a[:4])) > 1  # rows draw different numbers
+    greedy = generator.generate(prompts, max_new_tokens=10, sampler="greedy")
+    assert generator.generate(prompts, max_new_tokens=10) == greedy and len(set(greedy[:4])) == 1
+    with pytest.raises(ValueError, match="beam search"):
+        generator.generate(prompts, sampler="beam", no_repeat_ngram_size=3)
+    with pytest.raises(ValueError, match="seed"):
+        generator.generate(prompts, seed=-3)
