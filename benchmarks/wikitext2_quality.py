@@ -109,21 +109,32 @@ def head(path, lines, directory):
     return out
 
 
-def token_ids(path, tokenizer):
-    """The packed causal-LM stream of a text file: ids of each non-blank line, `<eos>` after each."""
+def token_ids(source, tokenizer):
+    """The packed causal-LM stream of a text file (or dataset of strings): ids of each non-blank line, `<eos>`
+    after each."""
     import numpy as np
 
     from keras_llm.data.packing import token_stream
 
-    chunks = [chunk for chunk in token_stream(path, tokenizer, tokenizer.eos_id).as_numpy_iterator()]
+    chunks = [chunk for chunk in token_stream(source, tokenizer, tokenizer.eos_id).as_numpy_iterator()]
     return np.concatenate(chunks).astype(np.int64)
 
 
-def kn_baseline(tokenizer, seq_len, train_file, test_file):
-    """The KN trigram's test perplexity on the targets `keras-llm evaluate` scores, and the stream sizes."""
+def training_part(config):
+    """What the run trained on: its training files, less the held-out validation split when the trainer made
+    one (`keras_llm.training.trainer.data_sources`, from the run's train_config.json)."""
+    from keras_llm.training.train_config import TrainConfig
+    from keras_llm.training.trainer import data_sources
+
+    return data_sources(TrainConfig.from_dict(config))[0]
+
+
+def kn_baseline(tokenizer, seq_len, train_source, test_file):
+    """The KN trigram's test perplexity on the targets `keras-llm evaluate` scores, and the stream sizes. It is
+    fitted on exactly the examples the neural model trained on (`training_part`)."""
     from keras_llm.tokenizers import special_tokens as st
 
-    train, test = token_ids(train_file, tokenizer), token_ids(test_file, tokenizer)
+    train, test = token_ids(train_source, tokenizer), token_ids(test_file, tokenizer)
     present = set(train.tolist()) | set(test.tolist())
     excluded = [i for i in (st.PAD_ID, st.BOS_ID, st.MASK_ID, st.CLS_ID, st.SEP_ID) if i not in present]
     started = time.perf_counter()
@@ -172,9 +183,9 @@ def main():
         for name in args.models:
             run_dir, evaluated, metrics, config, wall = train_and_evaluate(name, args, train_file, test_file, runs_dir)
             tokenizer = load_tokenizer(os.path.join(run_dir, "tokenizer"))
-            key = (tuple(tokenizer.get_vocabulary()), config["seq_len"])
+            key = (tuple(tokenizer.get_vocabulary()), config["seq_len"], config.get("valid_split"))
             if key not in baselines:
-                baselines[key] = kn_baseline(tokenizer, config["seq_len"], train_file, test_file)
+                baselines[key] = kn_baseline(tokenizer, config["seq_len"], training_part(config), test_file)
             kn = baselines[key]
             if kn["scored_tokens"] != evaluated["num_tokens"]:
                 log(f"warning: {name}: evaluate scored {evaluated['num_tokens']} tokens, the KN trigram "
@@ -186,7 +197,9 @@ def main():
                 "kn_trigram_perplexity": round(kn["perplexity"], 3),
                 "train_seconds": round(metrics["train_seconds"], 1), "wall_seconds": round(wall, 1),
                 "steps": metrics["steps"],
-                "epochs": metrics.get("epochs") or round(metrics["steps"] / max(steps_per_epoch, 1), 2),
+                "epochs": metrics.get("epochs_run") or round(metrics["steps"] / max(steps_per_epoch, 1), 2),
+                "best_epoch": metrics.get("best_epoch"), "stopped_early": metrics.get("stopped_early"),
+                "learning_rate": config.get("learning_rate"), "dropout": config.get("dropout"),
                 "test_loss": round(evaluated["loss"], 4), "test_tokens_scored": evaluated["num_tokens"],
                 "num_parameters": metrics.get("num_parameters"), "vocabulary_size": tokenizer.vocabulary_size,
                 "seq_len": config["seq_len"], "batch_size": config["batch_size"],

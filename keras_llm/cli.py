@@ -135,7 +135,7 @@ def _add_train_parser(commands):
     add("--tokenizer", choices=TOKENIZERS, help="tokenizer trained on the training files (default: word)")
     add("--tokenizer-dir", metavar="DIR", help="use this saved tokenizer instead of training one")
     add("--vocab-size", type=int, metavar="N", help="vocabulary size (default: 8000)")
-    add("--seq-len", type=int, metavar="N", help="tokens per example (default: 128)")
+    add("--seq-len", type=int, metavar="N", help="tokens per example (default: 64 for rnn/lstm/gru, else 128)")
     add("--batch-size", type=int, metavar="N", help="global batch size, all replicas together (default: 32)")
     length = train.add_mutually_exclusive_group()
     length.add_argument("--epochs", type=int, metavar="N",
@@ -148,7 +148,7 @@ def _add_train_parser(commands):
     add("--num-heads", type=int, metavar="N", help="attention heads (transformers)")
     add("--dropout", type=float, metavar="F", help="dropout rate")
     add("--learning-rate", type=float, metavar="F",
-        help="peak learning rate (default: 3e-3 for rnn/lstm/gru, 1e-3 to 3e-4 for transformers by width)")
+        help="peak learning rate (default: 1e-3 for rnn/lstm/gru, 3e-3 to 3e-4 for transformers by width)")
     add("--warmup-steps", type=int, metavar="N",
         help="linear warmup steps before the cosine decay (default: 5%% of the steps, at most 1000)")
     add("--valid-split", type=float, metavar="F",
@@ -264,7 +264,10 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 0
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if argv is None:  # the command itself, not a call from Python: hide library noise (KERAS_LLM_DEBUG=1 shows it)
+        from keras_llm.console import quiet_console
+
+        quiet_console()
     prefix = f"keras-llm {args.command}: error:"
     try:
         args.run(args)

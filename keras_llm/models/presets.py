@@ -28,8 +28,10 @@ def _bert(num_layers, hidden_dim, num_heads, intermediate_dim):
 PRESETS = {
     "lstm-small": {
         "model_class": RNNLanguageModel,
-        "config": {"cell": "lstm", "num_layers": 2, "hidden_dim": 200, "dropout": 0.0, "tie_embeddings": False},
-        "description": "Zaremba et al. (2014) small PTB LSTM: 2 x 200 units, no dropout.",
+        "config": {"cell": "lstm", "num_layers": 2, "hidden_dim": 200, "dropout": 0.3, "tie_embeddings": True},
+        "description": "The size of Zaremba et al.'s (2014) small PTB LSTM, 2 x 200 units, with dropout 0.3 and the "
+                       "output tied to the embedding (Press & Wolf, 2017): without them it overfits a small corpus "
+                       "within a few passes.",
     },
     "lstm-medium": {
         "model_class": RNNLanguageModel,
@@ -44,9 +46,10 @@ PRESETS = {
             "num_heads": 2,
             "intermediate_dim": 256,
             "max_sequence_length": 256,
-            "dropout": 0.0,
+            "dropout": 0.2,
         },
-        "description": "A 2-layer, 64-wide GPT for tests and quick experiments.",
+        "description": "A 2-layer, 64-wide GPT for tests and quick experiments; dropout 0.2, since without it it "
+                       "overfits a WikiText-2-sized corpus (200k words) within 10 passes.",
     },
     "gpt2-small": {
         "model_class": TransformerLanguageModel,

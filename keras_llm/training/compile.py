@@ -1,4 +1,5 @@
 """One call that compiles a language model with keras_llm's loss, metric and optimizer."""
+from keras_llm.training.defaults import default_learning_rate, default_warmup_steps
 from keras_llm.training.losses import MaskedSparseCategoricalCrossentropy
 from keras_llm.training.metrics import MaskedTokenAccuracy, Perplexity
 from keras_llm.training.optimizers import make_optimizer
@@ -12,7 +13,8 @@ def is_masked_lm(model):
     return isinstance(model, BertMaskedLM)
 
 
-def compile_language_model(model, optimizer=None, loss=None, metrics=None, masked=None, **compile_kwargs):
+def compile_language_model(model, optimizer=None, loss=None, metrics=None, masked=None, total_steps=None,
+                           **compile_kwargs):
     """`model.compile` with language-model defaults; every argument can be overridden.
 
     This lives in `training` rather than in an overridden `Model.compile` because models sit to the left of
@@ -24,11 +26,16 @@ def compile_language_model(model, optimizer=None, loss=None, metrics=None, maske
 
     Args:
         model: a `keras.Model` mapping token ids to logits (targets are token ids, 0 = padding).
-        optimizer: an optimizer or a dict of `make_optimizer` arguments; default `make_optimizer()`.
+        optimizer: an optimizer or a dict of `make_optimizer` arguments. Default: `make_optimizer` with the
+            model family's peak learning rate (`keras_llm.training.defaults.default_learning_rate`: 1e-3 for
+            recurrent models, 3e-3 to 3e-4 for Transformers by width) and, given `total_steps`, a warmup of 5%
+            of the steps (at most 1,000) and a cosine decay to 0 at `total_steps`. A dict without
+            `learning_rate` gets the family's rate.
         loss: default `MaskedSparseCategoricalCrossentropy()` (per-token mean, padding ignored, times the
             sample weights).
         metrics: default `[Perplexity()]`; `[]` for a masked LM.
         masked: whether `model` is a masked LM; default: whether it is a `BertMaskedLM`.
+        total_steps: the run's length in optimizer steps, for the default schedule (None: constant rate).
         **compile_kwargs: other `model.compile` arguments (`weighted_metrics`, `jit_compile`, ...). A masked
             LM's default `weighted_metrics` is `[MaskedTokenAccuracy(), Perplexity()]`.
 
@@ -41,10 +48,10 @@ def compile_language_model(model, optimizer=None, loss=None, metrics=None, maske
     >>> model.loss.name
     'masked_sparse_categorical_crossentropy'
     """
-    if optimizer is None:
-        optimizer = make_optimizer()
-    elif isinstance(optimizer, dict):
-        optimizer = make_optimizer(**optimizer)
+    if optimizer is None or isinstance(optimizer, dict):
+        settings = {"learning_rate": default_learning_rate(model), "total_steps": total_steps,
+                    "warmup_steps": default_warmup_steps(total_steps), **(optimizer or {})}
+        optimizer = make_optimizer(**settings)
     if loss is None:
         loss = MaskedSparseCategoricalCrossentropy()
     if masked is None:

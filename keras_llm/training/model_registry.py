@@ -42,7 +42,7 @@ class ModelKind:
 
 def _rnn(cell):
     return ModelKind(cell, "causal", "RNNLanguageModel", "RNNLanguageModel",
-                     {"cell": cell, "num_layers": 2, "hidden_dim": 256, "dropout": 0.0})
+                     {"cell": cell, "num_layers": 2, "hidden_dim": 256, "dropout": 0.3, "tie_embeddings": True})
 
 
 MODEL_KINDS = {

@@ -11,6 +11,9 @@ MODEL_KINDS = ("rnn", "lstm", "gru", "gpt", "bert", "seq2seq")
 TOKENIZER_KINDS = ("word", "wordpiece", "byte", "sentencepiece")
 DISTRIBUTE_KINDS = ("auto", "none", "mirrored", "multi_worker", "tpu")
 SHARD_POLICIES = ("data", "file", "auto", "off")
+RECURRENT_KINDS = ("rnn", "lstm", "gru")
+RECURRENT_SEQ_LEN = 64
+DEFAULT_SEQ_LEN = 128
 
 
 @dataclasses.dataclass
@@ -25,7 +28,9 @@ class TrainConfig:
         field: JSON field / CSV column / tf.Example feature holding the text.
         tokenizer: kind trained on the training files, unless `tokenizer_dir` names a saved one.
         vocab_size: vocabulary size of a trained tokenizer (ignored for byte).
-        seq_len: tokens per training example; batch_size: examples per step over all replicas (global).
+        seq_len: tokens per training example (default 64 for rnn/lstm/gru, whose truncated backpropagation
+            needs no longer spans, so small corpora get twice the steps; 128 otherwise); batch_size: examples
+            per step over all replicas (global).
         epochs / steps: how long (at most one of them). With neither, the length is automatic
             (`keras_llm.training.defaults.auto_epochs`): passes over the data for about 2,000 steps (3 to 30
             passes), validated after each pass, stopped early without improvement, best pass kept.
@@ -39,7 +44,7 @@ class TrainConfig:
             is automatic and there is validation data, else 0.
         num_layers, hidden_dim, num_heads, dropout: architecture (None: the preset's or the default).
         learning_rate, warmup_steps: AdamW with linear warmup and cosine decay to 0 at the last step;
-            None picks the family's default (`keras_llm.training.defaults`: 3e-3 for recurrent models, 1e-3
+            None picks the family's default (`keras_llm.training.defaults`: 1e-3 for recurrent models, 3e-3
             to 3e-4 for Transformers by width; warmup 5% of the steps, at most 1,000).
         seed: seeds weights, shuffling and dropout. deterministic: also make TF ops deterministic.
         mixed_precision: compute in float16 (GPU) or bfloat16 (CPU/TPU), keep float32 weights.
@@ -66,7 +71,7 @@ class TrainConfig:
     tokenizer: str = "word"
     tokenizer_dir: str = None
     vocab_size: int = 8000
-    seq_len: int = 128
+    seq_len: int = None
     batch_size: int = 32
     epochs: int = None
     steps: int = None
@@ -95,6 +100,10 @@ class TrainConfig:
     profile_steps: list = None
     max_new_tokens: int = 32
     verbose: int = 1
+
+    def __post_init__(self):
+        if self.seq_len is None:
+            self.seq_len = RECURRENT_SEQ_LEN if self.model in RECURRENT_KINDS else DEFAULT_SEQ_LEN
 
     @classmethod
     def from_dict(cls, values):

@@ -313,7 +313,8 @@ def train_language_model(config, *, tokenizer=None, strategy=None, callbacks=(),
             _compile(model, config, total_steps)
         patience = _patience(config, valid_files)
         # The run as it is trained: the automatic length and the default rates written out (train_config.json).
-        config = dataclasses.replace(config, epochs=config.epochs if config.steps else epochs, patience=patience)
+        config = dataclasses.replace(config, epochs=config.epochs if config.steps else epochs, patience=patience,
+                                     valid_split=valid_split(config))
         config.learning_rate, config.warmup_steps = resolved_optimizer_settings(config, model, total_steps)
         # With early stopping, the resumable state is saved at epoch ends only, so the epochs (and with them
         # the validation points the stopping rule and the best weights depend on) stay where an

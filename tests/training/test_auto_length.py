@@ -41,8 +41,9 @@ def test_holdout_split_holds_out_every_nth_example_and_loses_none(tmp_path):
 
 
 def test_defaults_depend_on_family_and_length():
-    assert defaults.default_learning_rate(recurrent=True) == 3e-3
-    assert defaults.default_learning_rate(recurrent=False, width=128) == 1e-3
+    assert defaults.default_learning_rate(recurrent=True) == 1e-3
+    assert defaults.default_learning_rate(recurrent=False, width=64) == 3e-3
+    assert defaults.default_learning_rate(recurrent=False, width=256) == 1e-3
     assert defaults.default_learning_rate(recurrent=False, width=768) == 3e-4
     assert defaults.default_warmup_steps(400) == 20 and defaults.default_warmup_steps(10**6) == 1000
     assert defaults.auto_epochs(50) == (50, 30)  # small data: capped at 30 passes
@@ -94,7 +95,7 @@ def test_automatic_length_validates_on_a_held_out_split_and_keeps_the_best_epoch
     assert (per_epoch, result.config.epochs) == defaults.auto_epochs(per_epoch)
     assert metrics["epochs_run"] <= result.config.epochs and 1 <= metrics["best_epoch"] <= metrics["epochs_run"]
     assert metrics["stopped_early"] == (metrics["epochs_run"] < result.config.epochs)
-    assert result.config.learning_rate == 3e-3 and result.config.warmup_steps == int(0.05 * metrics["total_steps"])
+    assert result.config.learning_rate == 1e-3 and result.config.warmup_steps == int(0.05 * metrics["total_steps"])
     saved = json.loads((tmp_path / "train_config.json").read_text())
     assert saved["epochs"] == result.config.epochs and saved["patience"] == defaults.AUTO_PATIENCE
     # The weights written are the best epoch's: the held-out split scores exactly the best validation loss.
@@ -134,3 +135,20 @@ def test_early_stopping_run_resumes_to_the_weights_of_an_uninterrupted_run(corpu
         assert resumed.metrics[key] == reference.metrics[key], key
     for a, b in zip(reference.model.get_weights(), resumed.model.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_compile_language_model_defaults_follow_the_family_and_the_length():
+    from keras_llm.models import RNNLanguageModel, TransformerLanguageModel
+    from keras_llm.training import compile_language_model
+    from keras_llm.training.schedules import WarmupDecaySchedule
+
+    recurrent = compile_language_model(RNNLanguageModel(50, hidden_dim=8))
+    assert float(keras.ops.convert_to_numpy(recurrent.optimizer.learning_rate)) == pytest.approx(1e-3)
+    wide = compile_language_model(TransformerLanguageModel(50, num_layers=1, hidden_dim=768, num_heads=12,
+                                                           intermediate_dim=32, max_sequence_length=8),
+                                  total_steps=400)
+    schedule = wide.optimizer._learning_rate
+    assert isinstance(schedule, WarmupDecaySchedule)
+    assert (schedule.peak_learning_rate, schedule.warmup_steps, schedule.total_steps) == (3e-4, 20, 400)
+    given = compile_language_model(RNNLanguageModel(50, hidden_dim=8), optimizer={"learning_rate": 0.5})
+    assert float(keras.ops.convert_to_numpy(given.optimizer.learning_rate)) == pytest.approx(0.5)
