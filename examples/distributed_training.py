@@ -27,6 +27,11 @@ import socket
 import subprocess
 import sys
 
+if __name__ == "__main__":  # our own process: hide library start-up noise; before TensorFlow is imported
+    from keras_llm.console import quiet_console
+
+    quiet_console()
+
 
 def _settings(args):
     from keras_llm import datasets

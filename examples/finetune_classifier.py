@@ -8,15 +8,20 @@ import argparse
 import os
 import time
 
-import keras
-import tensorflow as tf
+if __name__ == "__main__":  # our own process: hide library start-up noise; before TensorFlow is imported
+    from keras_llm.console import quiet_console
 
-from keras_llm.data import classification_dataset, with_known_cardinality
-from keras_llm.datasets import grammar_classification
-from keras_llm.layers import RecurrentStack
-from keras_llm.models import TextClassifier, from_preset
-from keras_llm.tokenizers import WordTokenizer, load_tokenizer
-from keras_llm.training import make_optimizer
+    quiet_console()
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from keras_llm.data import classification_dataset, with_known_cardinality  # noqa: E402
+from keras_llm.datasets import grammar_classification  # noqa: E402
+from keras_llm.layers import RecurrentStack  # noqa: E402
+from keras_llm.models import TextClassifier, from_preset  # noqa: E402
+from keras_llm.tokenizers import WordTokenizer, load_tokenizer  # noqa: E402
+from keras_llm.training import make_optimizer  # noqa: E402
 
 SEQ_LEN = 32
 

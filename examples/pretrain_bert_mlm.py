@@ -8,13 +8,18 @@ import argparse
 import os
 import time
 
-import tensorflow as tf
+if __name__ == "__main__":  # our own process: hide library start-up noise; before TensorFlow is imported
+    from keras_llm.console import quiet_console
 
-from keras_llm.data import masked_lm_dataset, with_known_cardinality
-from keras_llm.datasets import grammar_documents
-from keras_llm.models import BertMaskedLM, from_preset
-from keras_llm.tokenizers import WordPieceTokenizer
-from keras_llm.training import MaskedTokenAccuracy, Perplexity, compile_language_model, make_optimizer
+    quiet_console()
+
+import tensorflow as tf  # noqa: E402
+
+from keras_llm.data import masked_lm_dataset, with_known_cardinality  # noqa: E402
+from keras_llm.datasets import grammar_documents  # noqa: E402
+from keras_llm.models import BertMaskedLM, from_preset  # noqa: E402
+from keras_llm.tokenizers import WordPieceTokenizer  # noqa: E402
+from keras_llm.training import MaskedTokenAccuracy, Perplexity, compile_language_model, make_optimizer  # noqa: E402
 
 
 def main():

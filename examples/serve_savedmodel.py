@@ -11,14 +11,19 @@ import argparse
 import os
 import tempfile
 
-import keras
+if __name__ == "__main__":  # our own process: hide library start-up noise; before TensorFlow is imported
+    from keras_llm.console import quiet_console
 
-from keras_llm import datasets
-from keras_llm.data import causal_lm_dataset
-from keras_llm.export import export_saved_model, run_tf_only
-from keras_llm.models import from_preset
-from keras_llm.tokenizers import WordTokenizer
-from keras_llm.training import compile_language_model
+    quiet_console()
+
+import keras  # noqa: E402
+
+from keras_llm import datasets  # noqa: E402
+from keras_llm.data import causal_lm_dataset  # noqa: E402
+from keras_llm.export import export_saved_model, run_tf_only  # noqa: E402
+from keras_llm.models import from_preset  # noqa: E402
+from keras_llm.tokenizers import WordTokenizer  # noqa: E402
+from keras_llm.training import compile_language_model  # noqa: E402
 
 QUERY = """
 model = tf.saved_model.load({path!r})

@@ -7,12 +7,17 @@ import os
 import tempfile
 import time
 
-import numpy as np
-import tensorflow as tf
+if __name__ == "__main__":  # our own process: hide library start-up noise; before TensorFlow is imported
+    from keras_llm.console import quiet_console
 
-from keras_llm import datasets
-from keras_llm.data import causal_lm_dataset, masked_lm_dataset
-from keras_llm.tokenizers import load_tokenizer, train_tokenizer
+    quiet_console()
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from keras_llm import datasets  # noqa: E402
+from keras_llm.data import causal_lm_dataset, masked_lm_dataset  # noqa: E402
+from keras_llm.tokenizers import load_tokenizer, train_tokenizer  # noqa: E402
 
 
 def main():

@@ -6,7 +6,12 @@ Run: python examples/tfx_local_pipeline.py [--output DIR] [--model gpt|lstm|gru|
 import argparse
 import os
 
-from tfx_components.local_run import print_summary, run_local_pipeline, write_builtin_corpus
+if __name__ == "__main__":  # our own process: hide library start-up noise; before TensorFlow is imported
+    from keras_llm.console import quiet_console
+
+    quiet_console()
+
+from tfx_components.local_run import print_summary, run_local_pipeline, write_builtin_corpus  # noqa: E402
 
 
 def main():

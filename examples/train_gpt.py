@@ -5,14 +5,19 @@ Run: python examples/train_gpt.py [--quick] [--epochs N]
 import argparse
 import time
 
-import tensorflow as tf
+if __name__ == "__main__":  # our own process: hide library start-up noise; before TensorFlow is imported
+    from keras_llm.console import quiet_console
 
-from keras_llm.data import causal_lm_dataset, with_known_cardinality
-from keras_llm.datasets import grammar_documents
-from keras_llm.generation import TextGenerator
-from keras_llm.models import from_preset
-from keras_llm.tokenizers import WordTokenizer
-from keras_llm.training import compile_language_model, make_optimizer
+    quiet_console()
+
+import tensorflow as tf  # noqa: E402
+
+from keras_llm.data import causal_lm_dataset, with_known_cardinality  # noqa: E402
+from keras_llm.datasets import grammar_documents  # noqa: E402
+from keras_llm.generation import TextGenerator  # noqa: E402
+from keras_llm.models import from_preset  # noqa: E402
+from keras_llm.tokenizers import WordTokenizer  # noqa: E402
+from keras_llm.training import compile_language_model, make_optimizer  # noqa: E402
 
 
 def unigram_perplexity(texts, tokenizer):

@@ -7,13 +7,18 @@ import argparse
 import math
 import time
 
-import tensorflow as tf
+if __name__ == "__main__":  # our own process: hide library start-up noise; before TensorFlow is imported
+    from keras_llm.console import quiet_console
 
-from keras_llm.data import causal_lm_dataset, with_known_cardinality
-from keras_llm.datasets import MarkovChainSource
-from keras_llm.models import from_preset
-from keras_llm.tokenizers import WordTokenizer
-from keras_llm.training import compile_language_model, make_optimizer
+    quiet_console()
+
+import tensorflow as tf  # noqa: E402
+
+from keras_llm.data import causal_lm_dataset, with_known_cardinality  # noqa: E402
+from keras_llm.datasets import MarkovChainSource  # noqa: E402
+from keras_llm.models import from_preset  # noqa: E402
+from keras_llm.tokenizers import WordTokenizer  # noqa: E402
+from keras_llm.training import compile_language_model, make_optimizer  # noqa: E402
 
 
 def main():

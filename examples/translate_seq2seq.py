@@ -6,15 +6,20 @@ Run: python examples/translate_seq2seq.py [--quick] [--model transformer|lstm] [
 import argparse
 import time
 
-import numpy as np
-import tensorflow as tf
+if __name__ == "__main__":  # our own process: hide library start-up noise; before TensorFlow is imported
+    from keras_llm.console import quiet_console
 
-from keras_llm.data import seq2seq_dataset
-from keras_llm.datasets import grammar_translation_pairs
-from keras_llm.generation.seq2seq_decoding import translate_ids
-from keras_llm.models import LSTMSeq2Seq, from_preset
-from keras_llm.tokenizers import WordTokenizer
-from keras_llm.training import compile_language_model, corpus_bleu, make_optimizer
+    quiet_console()
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from keras_llm.data import seq2seq_dataset  # noqa: E402
+from keras_llm.datasets import grammar_translation_pairs  # noqa: E402
+from keras_llm.generation.seq2seq_decoding import translate_ids  # noqa: E402
+from keras_llm.models import LSTMSeq2Seq, from_preset  # noqa: E402
+from keras_llm.tokenizers import WordTokenizer  # noqa: E402
+from keras_llm.training import compile_language_model, corpus_bleu, make_optimizer  # noqa: E402
 
 MAX_LEN = 32
 

@@ -149,6 +149,8 @@ def create_pipeline(
 def run_pipeline(pipeline_name, pipeline_root, data_root, metadata_path, **kwargs):
     """Builds the pipeline with `create_pipeline` and runs it in this process on `LocalDagRunner`."""
     pipeline = create_pipeline(pipeline_name, pipeline_root, data_root, metadata_path, **kwargs)
+    print(f"running the TFX pipeline {pipeline_name!r} ({' -> '.join(c.id for c in pipeline.components)}); "
+          f"steps whose inputs are unchanged reuse their cached results", flush=True)
     tfx.orchestration.LocalDagRunner().run(pipeline)
     return pipeline
 

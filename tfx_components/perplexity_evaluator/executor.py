@@ -51,6 +51,8 @@ class Executor(base_executor.BaseExecutor):
             baseline = None
         texts = sample_texts(examples.uri, exec_properties.get("split") or "eval",
                              exec_properties.get("text_feature") or "text", int(exec_properties.get("max_examples") or 2000))
+        print(f"PerplexityEvaluator: scoring {len(texts)} eval texts with the trained SavedModel"
+              f"{' and the blessed baseline' if baseline is not None else ''} ...", flush=True)
         perplexity, tokens = saved_model_perplexity(serving_model_path(model.uri), texts)
         baseline_perplexity = None
         if baseline is not None:
@@ -60,6 +62,8 @@ class Executor(base_executor.BaseExecutor):
         if already_blessed:
             blessed, reason = False, "already the latest blessed model: nothing new to push"
 
+        print(f"PerplexityEvaluator: perplexity {perplexity:.3f}; {'blessed' if blessed else 'not blessed'}: {reason}",
+              flush=True)
         metrics = {"perplexity": perplexity, "num_tokens": tokens, "num_texts": len(texts),
                    "baseline_perplexity": baseline_perplexity, "blessed": blessed, "reason": reason}
         evaluation = artifact_utils.get_single_instance(output_dict["evaluation"])

@@ -72,6 +72,8 @@ class Executor(base_executor.BaseExecutor):
                 "examples": [base64.b64encode(s).decode() for s in serialized],
                 "num_requests": int(exec_properties.get("num_requests") or 10)}
         report = {"model_dir": model_dir, "latency_budget_ms": budget}
+        print(f"ServingValidator: loading the SavedModel with TensorFlow only, replaying {len(spec['warmup'])} "
+              f"warmup requests and timing {spec['num_requests']} requests ...", flush=True)
         try:
             result = run_tf_only("import base64\n" + _CHECK.format(spec=json.dumps(spec)), timeout=600)
             p50, p95 = percentile(result["latencies_ms"], 0.5), percentile(result["latencies_ms"], 0.95)
@@ -81,6 +83,7 @@ class Executor(base_executor.BaseExecutor):
         except TFOnlyError as e:
             blessed, reason = False, f"the model does not serve TF-only: {str(e).splitlines()[0]}"
         report.update(blessed=blessed, reason=reason)
+        print(f"ServingValidator: {'blessed' if blessed else 'not blessed'}: {reason}", flush=True)
 
         blessing = artifact_utils.get_single_instance(output_dict["blessing"])
         tf.io.gfile.makedirs(blessing.uri)

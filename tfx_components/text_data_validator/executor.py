@@ -109,6 +109,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             artifact.split_names = examples.split_names
             artifact.span = examples.span
 
+        print(f"TextDataValidator: computing and checking text statistics of the {' and '.join(splits)} "
+              f"split{'s' if len(splits) > 1 else ''} ...", flush=True)
         self._compute_statistics(examples, splits, statistics_artifact, feature, thresholds,
                                  vocabulary.uri if vocabulary else None)
 
@@ -139,6 +141,9 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             for split, found in anomalies_by_split.items() if found))
         anomalies_artifact.set_string_custom_property(SUMMARY_PROPERTY, summary)
         (logging.warning if num_anomalies else logging.info)("%s", summary)
+        if not num_anomalies:
+            first, *per_split = summary.splitlines()
+            print(f"{first} {'; '.join(per_split)}", flush=True)
         if num_anomalies and int(exec_properties.get(FAIL_ON_ANOMALIES_KEY) or 0):
             raise TextDataAnomaliesError(summary)
 

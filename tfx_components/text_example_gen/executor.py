@@ -94,6 +94,7 @@ def TextFilesToExamples(pipeline, exec_properties, split_pattern):  # noqa: N802
     text_format = check_text_format(exec_properties.get(TEXT_FORMAT_KEY) or "auto")
     jsonl_field = exec_properties.get(JSONL_FIELD_KEY) or TEXT_FEATURE
     pattern = os.path.join(exec_properties[standard_component_specs.INPUT_BASE_KEY], split_pattern)
+    print(f"TextExampleGen: reading {pattern} ({text_format} format) into tf.train.Examples ...", flush=True)
     return (
         pipeline
         | "ReadLines" >> beam.io.ReadFromTextWithFilename(pattern, coder=beam.coders.BytesCoder())

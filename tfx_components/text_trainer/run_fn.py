@@ -68,10 +68,14 @@ def run_fn(fn_args):
     compile_language_model(model, optimizer={"learning_rate": config.learning_rate, "total_steps": steps,
                                              "warmup_steps": min(config.warmup_steps, steps // 2)})
     callbacks = [keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq=max(steps // 20, 1))]
+    print(f"TextTrainer: training a {config.model} model for {steps} steps of {config.batch_size} x {config.seq_len} "
+          f"tokens ...", flush=True)
     start = time.perf_counter()
     history = model.fit(train, steps_per_epoch=steps, epochs=1, callbacks=callbacks, verbose=2)
     seconds = time.perf_counter() - start
     results = model.evaluate(evaluation, steps=int(fn_args.eval_steps or 10), return_dict=True, verbose=0)
+    print(f"TextTrainer: perplexity {results.get('perplexity', float('nan')):.3f} on {int(fn_args.eval_steps or 10)} "
+          f"eval batches; exporting the serving SavedModel to {fn_args.serving_model_dir} ...", flush=True)
     save_serving_model(model, tokenizer, fn_args.serving_model_dir, max_new_tokens=config.max_new_tokens)
     metrics = {
         "train_loss": float(history.history["loss"][-1]),

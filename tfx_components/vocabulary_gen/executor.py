@@ -44,7 +44,10 @@ class Executor(base_executor.BaseExecutor):
         if split not in available:
             raise ValueError(f"examples have no split {split!r} (splits: {available})")
 
-        corpus = tfrecord_dataset(artifact_utils.get_split_uri([examples], split), feature=feature)
+        split_uri = artifact_utils.get_split_uri([examples], split)
+        print(f"VocabularyGen: learning a {kind} vocabulary of up to {vocab_size or 'the default number of'} "
+              f"tokens from the {split} split ({split_uri}) ...", flush=True)
+        corpus = tfrecord_dataset(split_uri, feature=feature)
         tokenizer = train_tokenizer(kind, corpus, vocab_size, **options)
         tokenizer.save(vocabulary.uri)
         vocabulary.set_string_custom_property("tokenizer_kind", kind)
