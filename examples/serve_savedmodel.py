@@ -30,7 +30,9 @@ model = tf.saved_model.load({path!r})
 prompts = tf.constant(["the small dog", "my teacher", ""])
 generated = model.signatures["generate"](prompts=prompts)["text"]
 options = model.signatures["generate_with_options"](prompts=prompts, max_new_tokens=tf.constant(6),
-                                                    temperature=tf.constant(0.8))["text"]
+                                                    temperature=tf.constant(0.8), top_p=tf.constant(0.9),
+                                                    repetition_penalty=tf.constant(1.2),
+                                                    no_repeat_ngram_size=tf.constant(3), seed=tf.constant(0))["text"]
 scores = model.signatures["score"](texts=tf.constant(["the small dog sees a red ball .", "ball red a sees dog"]))
 print(json.dumps({{"signatures": sorted(model.signatures),
                   "greedy": [t.decode() for t in generated.numpy()],

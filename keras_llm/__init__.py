@@ -12,7 +12,9 @@ with nothing else imported, with Keras' default `safe_mode=True`:
 This imports Keras and so its backend (TensorFlow: ~7 s, which any program that loads a model pays anyway), so
 set `KERAS_BACKEND` before `import keras_llm`, as before `import keras`.
 
-The one exception is the `keras-llm` command (its console script, or `python -m keras_llm.cli`): its `--help`,
+The exceptions are the `keras-llm` command and the repository's `examples/*.py` scripts (which quiet TensorFlow's
+start-up lines before importing it: `keras_llm.console`). The command (its console script, or
+`python -m keras_llm.cli`): its `--help`,
 `--version` and argument errors come back in ~0.05 s because nothing imports TensorFlow before the arguments
 are parsed. Every `keras_llm.*` import runs this file first, so the command cannot opt out afterwards; this file
 recognises it from the process's own command line (`sys.argv[0]` named `keras-llm`, or `-m keras_llm.cli`) and
@@ -48,12 +50,19 @@ def register_serializables():
     return sorted(name for name in keras.saving.get_custom_objects() if name.startswith("keras_llm>"))
 
 
+# The repository's examples call `keras_llm.console.quiet_console()` before TensorFlow is imported; the modules
+# they import register their own classes.
+_EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
+
+
 def _is_keras_llm_command():
     """Whether this process is the `keras-llm` command, told from its command line while the package is
     imported: the console script's path, or `python -m keras_llm.cli` (`sys.argv[0]` is `"-m"` until the
     module is found; `sys.orig_argv` holds its name)."""
     argv = getattr(sys, "argv", None) or [""]
     if os.path.splitext(os.path.basename(argv[0]))[0] in ("keras-llm", "keras-llm-script"):
+        return True
+    if argv[0].endswith(".py") and os.path.dirname(os.path.abspath(argv[0])) == _EXAMPLES:
         return True
     if argv[0] != "-m":
         return False

@@ -3,7 +3,8 @@
 Commands: `corpus` (write a built-in synthetic corpus), `train`, `evaluate`, `generate`, `export`.
 Errors are one line on stderr (`keras-llm COMMAND: error: ...`) and a non-zero exit status: 2 for bad
 arguments, settings or inputs, 1 when training fails (e.g. a NaN loss). Set `KERAS_LLM_DEBUG=1` to get the
-Python traceback of an unexpected error instead.
+Python traceback of an unexpected error instead; it also shows the TensorFlow/TFX/Beam start-up lines
+that the command otherwise hides (`keras_llm.console`).
 """
 import argparse
 import json
@@ -99,7 +100,13 @@ def _generate(args):
     from keras_llm.generation import TextGenerator
 
     model, tokenizer, _ = _causal_model(args.model_dir, "generate")
-    settings = {"temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p, "seed": args.seed}
+    settings = {"temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p, "seed": args.seed,
+                "repetition_penalty": args.repetition_penalty, "no_repeat_ngram_size": args.no_repeat_ngram_size}
+    if args.sampler == "top_p":  # readable text by default: nucleus 0.9 at temperature 0.8
+        settings.update(top_p=0.9 if args.top_p is None else args.top_p,
+                        temperature=0.8 if args.temperature is None else args.temperature)
+    if args.sampler == "greedy":
+        settings.update(temperature=None, top_k=None, top_p=None, seed=None)
     if args.sampler == "beam":
         settings = {"beam_width": args.beam_width}
     texts = TextGenerator(model, tokenizer).generate(args.prompt, max_new_tokens=args.max_new_tokens,
@@ -205,12 +212,18 @@ def build_parser():
     generate.add_argument("--model-dir", required=True, metavar="DIR", help="a `keras-llm train` output directory")
     generate.add_argument("--prompt", required=True, action="append", metavar="TEXT", help="a prompt (repeatable)")
     generate.add_argument("--max-new-tokens", type=int, default=32, metavar="N")
-    generate.add_argument("--sampler", choices=SAMPLERS, default="greedy")
-    generate.add_argument("--temperature", type=float, metavar="F")
+    generate.add_argument("--sampler", choices=SAMPLERS, default="top_p",
+                          help="default top_p (nucleus 0.9, temperature 0.8); greedy is exact argmax decoding")
+    generate.add_argument("--temperature", type=float, metavar="F", help="sampling temperature (top_p: 0.8)")
     generate.add_argument("--top-k", type=int, metavar="N")
-    generate.add_argument("--top-p", type=float, metavar="F")
+    generate.add_argument("--top-p", type=float, metavar="F", help="nucleus mass (default 0.9)")
+    generate.add_argument("--repetition-penalty", type=float, metavar="F",
+                          help="divide the logits of tokens already in the text by F (> 1), CTRL-style")
+    generate.add_argument("--no-repeat-ngram-size", type=int, metavar="N",
+                          help="never repeat an n-gram of this many tokens")
     generate.add_argument("--beam-width", type=int, default=4, metavar="N", help="with --sampler beam")
-    generate.add_argument("--seed", type=int, metavar="N")
+    generate.add_argument("--seed", type=int, default=0, metavar="N",
+                          help="sampling seed: the same seed gives the same text (default 0)")
     generate.set_defaults(run=_generate)
 
     export = commands.add_parser("export", help="write the TF Serving SavedModel of a trained model")

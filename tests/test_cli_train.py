@@ -54,7 +54,23 @@ def test_train_evaluate_generate_export_round_trip(corpus, tmp_path, capsys):
 
     assert main(["generate", "--model-dir", str(run), "--prompt", "the dog", "--prompt", "a",
                  "--max-new-tokens", "4"]) == 0
-    assert len(capsys.readouterr().out.splitlines()) == 2
+    sampled = capsys.readouterr().out.splitlines()
+    assert len(sampled) == 2
+    # The default is seeded top-p 0.9 at temperature 0.8: the same command gives the same text, and it is what
+    # TextGenerator gives for those settings; --sampler greedy is TextGenerator's greedy.
+    from keras_llm.generation import TextGenerator
+    from keras_llm.training.trainer import load_trained
+
+    generator = TextGenerator(*load_trained(str(run))[:2])
+    assert sampled == generator.generate(["the dog", "a"], max_new_tokens=4, sampler="top_p", top_p=0.9,
+                                         temperature=0.8, seed=0)
+    assert main(["generate", "--model-dir", str(run), "--prompt", "the dog", "--prompt", "a",
+                 "--max-new-tokens", "4"]) == 0
+    assert capsys.readouterr().out.splitlines() == sampled
+    assert main(["generate", "--model-dir", str(run), "--prompt", "the dog", "--sampler", "greedy",
+                 "--no-repeat-ngram-size", "2", "--max-new-tokens", "6"]) == 0
+    assert capsys.readouterr().out.splitlines() == generator.generate(["the dog"], max_new_tokens=6,
+                                                                      no_repeat_ngram_size=2)
     assert main(["generate", "--model-dir", str(run), "--prompt", "the", "--sampler", "top_k", "--top-k", "5",
                  "--seed", "1", "--max-new-tokens", "3"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 1

@@ -135,7 +135,9 @@ def test_first_run_trains_blesses_and_pushes_a_servable_model(pipeline_runs):
         m = tf.saved_model.load({destination!r})
         gen = m.signatures["generate"](prompts=tf.constant(["the dog", ""]))["text"]
         opt = m.signatures["generate_with_options"](prompts=tf.constant(["a"]), max_new_tokens=tf.constant(2),
-                                                      temperature=tf.constant(1.0))["text"]
+                                                      temperature=tf.constant(1.0), top_p=tf.constant(0.9),
+                                                      repetition_penalty=tf.constant(1.2),
+                                                      no_repeat_ngram_size=tf.constant(3), seed=tf.constant(0))["text"]
         score = m.signatures["score"](texts=tf.constant(["the dog sees a cat ."]))
         example = tf.train.Example(features=tf.train.Features(feature={{"text": tf.train.Feature(
             bytes_list=tf.train.BytesList(value=[b"the dog"]))}})).SerializeToString()
