@@ -28,7 +28,8 @@ def _bert(num_layers, hidden_dim, num_heads, intermediate_dim):
 PRESETS = {
     "lstm-small": {
         "model_class": RNNLanguageModel,
-        "config": {"cell": "lstm", "num_layers": 2, "hidden_dim": 200, "dropout": 0.3, "tie_embeddings": True},
+        "config": {"cell": "lstm", "num_layers": 2, "hidden_dim": 200, "dropout": 0.3, "tie_embeddings": True,
+                   "output_bias": True},
         "description": "The size of Zaremba et al.'s (2014) small PTB LSTM, 2 x 200 units, with dropout 0.3 and the "
                        "output tied to the embedding (Press & Wolf, 2017): without them it overfits a small corpus "
                        "within a few passes.",

@@ -12,7 +12,11 @@ class RNNLanguageModel(keras.Model):
 
     embedding -> dropout -> `RecurrentStack` (dropout between layers) -> dropout -> logits. With
     `tie_embeddings=True` the logits use the embedding table (Press & Wolf, 2017); if `embedding_dim` differs
-    from `hidden_dim`, a bias-free projection maps the RNN output to `embedding_dim` first.
+    from `hidden_dim`, a bias-free projection maps the RNN output to `embedding_dim` first; `output_bias=True`
+    adds a per-token bias to those tied logits (the untied head always has one). `output_bias_variable` is
+    that bias: `keras_llm.training` sets it to the corpus's log unigram frequencies before training, so the
+    model starts as a unigram model instead of a uniform one (with Adam each bias moves about one learning
+    rate per step, so learning those frequencies from zero took the 2 x 200 LSTM hundreds of steps).
 
     `call_with_state(token_ids, state)` continues from a state `[batch, num_layers, num_states, hidden_dim]`
     (`num_states` is 2 for LSTM, 1 otherwise) and returns the logits and the final state: token-by-token
@@ -26,6 +30,7 @@ class RNNLanguageModel(keras.Model):
         embedding_dim: token embedding width; defaults to `hidden_dim`.
         dropout: dropout on the embeddings, between recurrent layers and before the logits.
         tie_embeddings: share the embedding table with the output projection.
+        output_bias: with tied embeddings, add a learned per-token bias to the logits.
         **kwargs: base `keras.Model` arguments (`name`, `dtype`).
 
     Example:
@@ -46,6 +51,7 @@ class RNNLanguageModel(keras.Model):
         embedding_dim=None,
         dropout=0.0,
         tie_embeddings=False,
+        output_bias=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -56,6 +62,8 @@ class RNNLanguageModel(keras.Model):
         self.embedding_dim = int(embedding_dim) if embedding_dim is not None else self.hidden_dim
         self.dropout = float(dropout)
         self.tie_embeddings = bool(tie_embeddings)
+        self.output_bias = bool(output_bias)
+        self.tied_bias = None
 
         policy = self.dtype_policy
         self.embedding = keras.layers.Embedding(
@@ -87,6 +95,15 @@ class RNNLanguageModel(keras.Model):
         for layer, shape in sublayers:
             if not layer.built:  # e.g. already built by `call_with_state` on a fresh model
                 layer.build(shape)
+        if self.tie_embeddings and self.output_bias and self.tied_bias is None:
+            self.tied_bias = self.add_weight(shape=(self.vocabulary_size,), initializer="zeros", name="output_bias")
+
+    @property
+    def output_bias_variable(self):
+        """The logits' per-token bias variable (`[vocabulary_size]`), or None when the model has none."""
+        if not self.built:
+            self.build()
+        return self.lm_head.bias if self.lm_head is not None else self.tied_bias
 
     def init_state(self, batch_size):
         """A zero state `[batch_size, num_layers, num_states, hidden_dim]`."""
@@ -106,6 +123,8 @@ class RNNLanguageModel(keras.Model):
             if self.projection is not None:
                 x = on_flat_positions(self.projection, x)
             logits = on_flat_positions(lambda h: ops.matmul(h, ops.transpose(table)), x)
+            if self.tied_bias is not None:
+                logits = logits + ops.cast(self.tied_bias, logits.dtype)
         return ops.cast(logits, "float32"), state
 
     def call(self, token_ids, training=None):
@@ -151,6 +170,7 @@ class RNNLanguageModel(keras.Model):
                 "embedding_dim": self.embedding_dim,
                 "dropout": self.dropout,
                 "tie_embeddings": self.tie_embeddings,
+                "output_bias": self.output_bias,
             }
         )
         return config

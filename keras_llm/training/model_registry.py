@@ -42,7 +42,8 @@ class ModelKind:
 
 def _rnn(cell):
     return ModelKind(cell, "causal", "RNNLanguageModel", "RNNLanguageModel",
-                     {"cell": cell, "num_layers": 2, "hidden_dim": 256, "dropout": 0.3, "tie_embeddings": True})
+                     {"cell": cell, "num_layers": 2, "hidden_dim": 256, "dropout": 0.3, "tie_embeddings": True,
+                      "output_bias": True})
 
 
 MODEL_KINDS = {

@@ -40,6 +40,7 @@ from keras_llm.training.compile import compile_language_model
 from keras_llm.training.metrics import Perplexity
 from keras_llm.training.model_registry import MODEL_KINDS, build_model
 from keras_llm.training.optimizers import make_optimizer
+from keras_llm.training.output_bias import initialize_output_bias
 from keras_llm.training.train_config import TrainConfig
 
 NonFiniteLossError = cb.NonFiniteLossError
@@ -310,6 +311,9 @@ def train_language_model(config, *, tokenizer=None, strategy=None, callbacks=(),
             model = build_model(config, tokenizer.vocabulary_size)
             first = next(iter(make_dataset(config, tokenizer, files, shuffle=False).take(1)))
             model(first[0])
+            if _task(config) == "causal":  # start from the unigram model (on resume, the restore overwrites it)
+                initialize_output_bias(model, make_dataset(config, tokenizer, files, shuffle=False),
+                                       tokenizer.vocabulary_size)
             _compile(model, config, total_steps)
         patience = _patience(config, valid_files)
         # The run as it is trained: the automatic length and the default rates written out (train_config.json).

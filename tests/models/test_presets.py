@@ -7,7 +7,8 @@ from keras_llm.models import PRESETS, RNNLanguageModel, TransformerLanguageModel
 
 def test_paper_shapes():
     assert preset_config("lstm-small") == {
-        "cell": "lstm", "num_layers": 2, "hidden_dim": 200, "dropout": 0.3, "tie_embeddings": True
+        "cell": "lstm", "num_layers": 2, "hidden_dim": 200, "dropout": 0.3, "tie_embeddings": True,
+        "output_bias": True,
     }
     assert preset_config("lstm-medium")["hidden_dim"] == 650
     assert preset_config("lstm-medium")["dropout"] == 0.5
