@@ -48,6 +48,7 @@ PRESETS = {
             "intermediate_dim": 256,
             "max_sequence_length": 256,
             "dropout": 0.2,
+            "output_bias": True,
         },
         "description": "A 2-layer, 64-wide GPT for tests and quick experiments; dropout 0.2, since without it it "
                        "overfits a WikiText-2-sized corpus (200k words) within 10 passes.",

@@ -30,6 +30,8 @@ class TransformerLanguageModel(keras.Model):
         max_sequence_length: longest sequence (and largest cache) the model supports.
         dropout: dropout on embeddings, attention probabilities and residual branches.
         tie_embeddings: share the token embedding table with the output projection.
+        output_bias: add a learned per-token bias to the logits (`output_bias_variable`; `keras_llm.training`
+            starts it at the corpus's log unigram frequencies). GPT-2 has none.
         position: `"learned"` or `"sinusoidal"` position embeddings.
         norm_first: pre-LN (True, GPT-2) or post-LN (False) blocks.
         activation: feed-forward activation.
@@ -61,6 +63,7 @@ class TransformerLanguageModel(keras.Model):
         norm_first=True,
         activation="gelu",
         layer_norm_epsilon=1e-5,
+        output_bias=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -78,6 +81,8 @@ class TransformerLanguageModel(keras.Model):
         self.norm_first = bool(norm_first)
         self.activation = keras.activations.serialize(keras.activations.get(activation))
         self.layer_norm_epsilon = float(layer_norm_epsilon)
+        self.output_bias = bool(output_bias)
+        self.logits_bias = None
 
         policy = self.dtype_policy
         self.embedding = TokenAndPositionEmbedding(
@@ -119,6 +124,15 @@ class TransformerLanguageModel(keras.Model):
         for layer, shape in sublayers:
             if not layer.built:  # e.g. already built by `call_with_cache` on a fresh model
                 layer.build(shape)
+        if self.output_bias and self.logits_bias is None:
+            self.logits_bias = self.add_weight(shape=(self.vocabulary_size,), initializer="zeros", name="output_bias")
+
+    @property
+    def output_bias_variable(self):
+        """The logits' per-token bias variable (`[vocabulary_size]`), or None without `output_bias`."""
+        if not self.built:
+            self.build()
+        return self.logits_bias
 
     def _logits(self, hidden, output_kernel=None):
         """Logits from the final-normalized hidden states (through `output_kernel` when given)."""
@@ -131,6 +145,8 @@ class TransformerLanguageModel(keras.Model):
         else:
             table = ops.cast(self.embedding.token_embeddings, hidden.dtype)
             logits = on_flat_positions(lambda x: ops.matmul(x, ops.transpose(table)), hidden)
+        if self.logits_bias is not None:
+            logits = logits + ops.cast(self.logits_bias, logits.dtype)
         return ops.cast(logits, "float32")
 
     def output_kernel(self):
@@ -237,6 +253,7 @@ class TransformerLanguageModel(keras.Model):
                 "norm_first": self.norm_first,
                 "activation": self.activation,
                 "layer_norm_epsilon": self.layer_norm_epsilon,
+                "output_bias": self.output_bias,
             }
         )
         return config

@@ -51,7 +51,7 @@ MODEL_KINDS = {
     "lstm": _rnn("lstm"),
     "gru": _rnn("gru"),
     "gpt": ModelKind("gpt", "causal", "TransformerLanguageModel", "TransformerLanguageModel",
-                     {"num_layers": 2, "hidden_dim": 128, "num_heads": 4, "dropout": 0.1}),
+                     {"num_layers": 2, "hidden_dim": 128, "num_heads": 4, "dropout": 0.1, "output_bias": True}),
     "bert": ModelKind("bert", "masked", "BertMaskedLM", "BertEncoder",
                       {"num_layers": 2, "hidden_dim": 128, "num_heads": 4, "dropout": 0.1}),
     "seq2seq": ModelKind("seq2seq", "seq2seq", "Seq2SeqTransformer", "Seq2SeqTransformer",

@@ -41,3 +41,19 @@ def test_tied_recurrent_model_adds_the_bias_and_starts_from_the_unigram_model(tm
     untied = RNNLanguageModel(6, cell="lstm", num_layers=1, hidden_dim=8)
     assert initialize_output_bias(untied, _batches([[2, 2, 2, 2]]), 6)
     assert int(np.argmax(keras.ops.convert_to_numpy(untied.lm_head.bias))) == 2
+
+
+def test_transformer_output_bias_is_added_in_every_decoding_path():
+    from keras_llm.models import TransformerLanguageModel
+
+    keras.utils.set_random_seed(1)
+    model = TransformerLanguageModel(7, num_layers=1, hidden_dim=8, num_heads=2, intermediate_dim=16,
+                                     max_sequence_length=8, output_bias=True)
+    ids = np.array([[1, 2, 3]], "int32")
+    before = keras.ops.convert_to_numpy(model(ids))
+    assert initialize_output_bias(model, _batches([[3, 3, 4, 5]]), 7)
+    bias = keras.ops.convert_to_numpy(model.output_bias_variable)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(ids)), before + bias, rtol=1e-5, atol=1e-6)
+    cached, _ = model.call_with_cache(ids, model.init_cache(1, 8), 0, output_kernel=model.output_kernel())
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(cached), before + bias, rtol=1e-4, atol=1e-5)
+    assert TransformerLanguageModel.from_config(model.get_config()).output_bias
