@@ -12,7 +12,14 @@ SEEDS_PREFIX = "seeds-"
 
 def random_state_variables(model):
     """The variables of `model` that `model.save_weights` does not save: the states of its
-    `keras.random.SeedGenerator`s (one per dropout layer), which pick each step's dropout masks."""
+    `keras.random.SeedGenerator`s (one per dropout layer), which pick each step's dropout masks.
+
+    Args:
+        model: a built Keras model.
+
+    Example:
+        >>> [v.name for v in random_state_variables(model)]   # ['seed_generator_state', ...]
+    """
     saved = {id(v) for v in model.weights}
     return [v for v in model.variables if id(v) not in saved]
 
@@ -26,6 +33,9 @@ class BackupAndRestore(keras.callbacks.BackupAndRestore):
     checkpoint and keeps the last two files, so whichever checkpoint Keras restores -- the latest or, when
     that one was left half-written, the previous one -- finds the states of its own step. A checkpoint
     without a seeds file (written by Keras' own callback) restores as Keras' does.
+
+    Args:
+        backup_dir, save_freq, double_checkpoint, delete_checkpoint: as for `keras.callbacks.BackupAndRestore`.
 
     Example:
         >>> backup = BackupAndRestore("runs/lm/backup", save_freq=100, double_checkpoint=True)
