@@ -167,24 +167,16 @@ def _versions(serving):
     return sorted(os.listdir(serving), key=int) if os.path.isdir(serving) else []
 
 
-# Until keras_llm/training/trainer.py has the two fixes these marks name (then remove them):
-# - Keras' BackupAndRestore leaves the dropout seed states out of its checkpoint, so a resumed model with
-#   dropout draws other masks; keras_llm.training.backup.BackupAndRestore saves them.
-# - A rerun with nothing left to train (killed during the export) reads `model.history`, set only by `fit`.
-_SEEDS = pytest.mark.xfail(strict=True, reason="the trainer's BackupAndRestore does not restore dropout seeds")
-_NO_FIT = pytest.mark.xfail(strict=True, reason="the trainer reads model.history when it did not call fit")
-
 KILL_POINTS = [
-    pytest.param("steps", "step:7", marks=_SEEDS),  # during epoch 1, two steps after the checkpoint of step 5
-    pytest.param("steps", "step:47", marks=_SEEDS),  # during the last epoch
-    pytest.param("steps", "export", marks=_NO_FIT),  # the last checkpoint holds step 60: only the outputs are left
+    ("steps", "step:7"),  # during epoch 1, two steps after the checkpoint of step 5
+    ("steps", "step:47"),  # during the last epoch
+    ("steps", "export"),  # the last checkpoint holds step 60: only the outputs are left
     # between epochs 1 and 2, right after epoch 1's checkpoint
-    pytest.param("early_stopping", "epoch_begin:1", marks=_SEEDS),
-    # the early stop, recorded by BestCheckpoint but not checkpointed: the rerun trains that epoch again (this
-    # passes without the seeds: the epoch trained again is not the best one, whose weights were saved before)
+    ("early_stopping", "epoch_begin:1"),
+    # the early stop, recorded by BestCheckpoint but not checkpointed: the rerun trains that epoch again
     ("early_stopping", "epoch_end_save:stop"),
     # after the early stop: the rerun loads the best epoch's weights and exports
-    pytest.param("early_stopping", "export", marks=_NO_FIT),
+    ("early_stopping", "export"),
 ]
 
 
@@ -200,7 +192,7 @@ def _resume_step(point, reference_run, total_steps):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name, point", KILL_POINTS, ids=["-".join(getattr(p, "values", p)) for p in KILL_POINTS])
+@pytest.mark.parametrize("name, point", KILL_POINTS, ids=["-".join(p) for p in KILL_POINTS])
 def test_kill_9_at_a_point_then_rerun_ends_as_an_uninterrupted_run(name, point, corpus, reference, tmp_path):
     reference.start(name)  # runs while this kill point is reached
     if point.endswith(":stop"):

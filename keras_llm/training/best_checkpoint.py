@@ -120,7 +120,11 @@ class BestCheckpoint(keras.callbacks.Callback):
         epoch = self.best_epoch
         if epoch is None or not os.path.isfile(self._weights_path(epoch)):
             return None
-        self.model.load_weights(self._weights_path(epoch))
+        optimizer = getattr(self.model, "optimizer", None)
+        steps = None if optimizer is None else keras.ops.convert_to_numpy(optimizer.iterations)
+        self.model.load_weights(self._weights_path(epoch))  # the optimizer's state too, with its step count,
+        if steps is not None:  # ... which keeps counting the steps trained (metrics.json's `steps`)
+            optimizer.iterations.assign(steps)
         if self.verbose:
             print(f"keeping the weights of epoch {epoch + 1} ({self.monitor} {self.values[epoch]:.4f})", flush=True)
         return epoch

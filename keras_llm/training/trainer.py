@@ -35,6 +35,7 @@ from keras_llm.data.splits import holdout_split
 from keras_llm.tokenizers import load_tokenizer, train_tokenizer
 from keras_llm.training import callbacks as cb
 from keras_llm.training import defaults, text_samples
+from keras_llm.training.backup import BackupAndRestore
 from keras_llm.training.best_checkpoint import BestCheckpoint
 from keras_llm.training.compile import compile_language_model
 from keras_llm.training.metrics import Perplexity
@@ -323,8 +324,8 @@ def train_language_model(config, *, tokenizer=None, strategy=None, callbacks=(),
         # With early stopping, the resumable state is saved at epoch ends only, so the epochs (and with them
         # the validation points the stopping rule and the best weights depend on) stay where an
         # uninterrupted run has them; without it, every `checkpoint_every` steps.
-        backup = keras.callbacks.BackupAndRestore(backup_dir, save_freq="epoch" if patience else config.checkpoint_every,
-                                                  double_checkpoint=True, delete_checkpoint=False)
+        backup = BackupAndRestore(backup_dir, save_freq="epoch" if patience else config.checkpoint_every,
+                                  double_checkpoint=True, delete_checkpoint=False)  # + the dropout seed states
         backup.set_model(model)
         backup.on_train_begin()  # restores weights + optimizer state if an interrupted run left a backup
         start_step = cb.global_step(model)
@@ -366,7 +367,7 @@ def train_language_model(config, *, tokenizer=None, strategy=None, callbacks=(),
                 tensorboard.close()
         seconds = time.perf_counter() - started
 
-        history = dict(getattr(model.history, "history", None) or {})
+        history = dict(getattr(getattr(model, "history", None), "history", None) or {})  # None: fit did not run
         metrics = _final_metrics(model, history, throughput, config, total_steps, seconds, best)
         paths = {"model": None, "tokenizer": None, "serving": None, "metrics": None,
                  "tensorboard": config.location("tensorboard") if is_chief else None}

@@ -95,6 +95,7 @@ def test_automatic_length_validates_on_a_held_out_split_and_keeps_the_best_epoch
     assert (per_epoch, result.config.epochs) == defaults.auto_epochs(per_epoch)
     assert metrics["epochs_run"] <= result.config.epochs and 1 <= metrics["best_epoch"] <= metrics["epochs_run"]
     assert metrics["stopped_early"] == (metrics["epochs_run"] < result.config.epochs)
+    assert metrics["steps"] == metrics["epochs_run"] * per_epoch  # the steps trained, not the best epoch's
     assert result.config.learning_rate == 1e-3 and result.config.warmup_steps == int(0.05 * metrics["total_steps"])
     saved = json.loads((tmp_path / "train_config.json").read_text())
     assert saved["epochs"] == result.config.epochs and saved["patience"] == defaults.AUTO_PATIENCE
