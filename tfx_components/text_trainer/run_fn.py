@@ -16,7 +16,6 @@ from keras_llm.export import save_serving_model
 from keras_llm.models import from_preset
 from keras_llm.tokenizers import load_tokenizer
 from keras_llm.training import compile_language_model
-from keras_llm.training.output_bias import initialize_output_bias
 
 DEFAULT_PRESETS = {"gpt": "gpt-tiny", "lstm": "lstm-small", "gru": "lstm-small", "rnn": "lstm-small"}
 
@@ -65,8 +64,6 @@ def run_fn(fn_args):
     evaluation = causal_lm_dataset(fn_args.eval_files, tokenizer, config.seq_len, config.batch_size, shuffle=False,
                                    repeat=True, field=config.text_feature)
     model = build_model(config, tokenizer.vocabulary_size)
-    model(next(iter(train.take(1)))[0])
-    initialize_output_bias(model, train, tokenizer.vocabulary_size, max_batches=100)  # start as a unigram model
     steps = int(fn_args.train_steps)
     compile_language_model(model, optimizer={"learning_rate": config.learning_rate, "total_steps": steps,
                                              "warmup_steps": min(config.warmup_steps, steps // 2)})
