@@ -17,7 +17,7 @@ def unigram_log_probs(dataset, vocabulary_size, max_batches=2000, smoothing=0.5)
     return np.log(counts / counts.sum()).astype("float32")
 
 
-def initialize_output_bias(model, dataset, vocabulary_size):
+def initialize_output_bias(model, dataset, vocabulary_size, max_batches=2000):
     """Sets `model.output_bias_variable` (when the model has one, e.g. `RNNLanguageModel`) to the unigram log
     frequencies of `dataset`'s targets, so training starts from the unigram model rather than from uniform
     logits: Adam moves each bias by about one learning rate per step, so learning frequencies that span ~10 nats
@@ -26,5 +26,5 @@ def initialize_output_bias(model, dataset, vocabulary_size):
     variable = getattr(model, "output_bias_variable", None)
     if variable is None:
         return False
-    variable.assign(unigram_log_probs(dataset, vocabulary_size))
+    variable.assign(unigram_log_probs(dataset, vocabulary_size, max_batches=max_batches))
     return True
