@@ -30,13 +30,11 @@ import json
 import math
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 
-import _common
-from _common import REPO, emit, environment, log
+from _common import REPO, emit, environment, log, run_keras_llm
 from kneser_ney import KneserNeyTrigram
 
 MODELS = {
@@ -73,31 +71,7 @@ def parse_args():
     return args
 
 
-def keras_llm_command():
-    """The venv's `keras-llm` next to this interpreter, else `python -m keras_llm.cli`."""
-    script = os.path.join(os.path.dirname(sys.executable), "keras-llm")
-    return [script] if os.access(script, os.X_OK) else [sys.executable, "-m", "keras_llm.cli"]
-
-
-def run_cli(name, arguments, forward=False):
-    """Runs `keras-llm ARGUMENTS`; returns its stdout lines. With `forward`, Keras' per-epoch lines go to stderr.
-    A failure exits with one line naming the model and the command's last error line."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", KERAS_BACKEND=os.environ.get("KERAS_BACKEND", "tensorflow"))
-    with tempfile.TemporaryFile(mode="w+") as errors:
-        process = subprocess.Popen(keras_llm_command() + arguments, stdout=subprocess.PIPE, stderr=errors,
-                                   text=True, env=env, cwd=REPO)
-        lines = []
-        for line in process.stdout:
-            lines.append(line.rstrip("\n"))
-            if forward and "loss" in line and not line.startswith("{"):
-                log(f"  {name}: {line.strip()}")
-        process.wait()
-        if process.returncode:
-            errors.seek(0)
-            tail = [l for l in errors.read().splitlines() if l.strip()] or ["(no message)"]
-            fail(f"{name}: keras-llm {arguments[0]} exited with {process.returncode}: {tail[-1]} "
-                 f"(KERAS_LLM_DEBUG=1 gives its traceback)")
-    return lines
+run_cli = run_keras_llm  # keras-llm subprocesses, shared with markov_perplexity.py
 
 
 def head(path, lines, directory):

@@ -10,9 +10,9 @@ import pytest
 from keras_llm import datasets
 from keras_llm.data.splits import holdout_split
 from keras_llm.training import defaults
-from keras_llm.training import callbacks as cb
 from keras_llm.training.best_checkpoint import BestCheckpoint
 from keras_llm.training.trainer import evaluate_language_model, make_eval_dataset, train_language_model
+from test_trainer import CrashAt
 
 TINY = {"seq_len": 16, "batch_size": 8, "vocab_size": 200, "hidden_dim": 32, "num_layers": 1, "dropout": 0.0,
         "verbose": 0, "sample_prompts": ["the"], "sample_tokens": 3, "serving_dir": ""}
@@ -110,16 +110,6 @@ def test_automatic_length_validates_on_a_held_out_split_and_keeps_the_best_epoch
     # Trained, not near a unigram model: the held-out perplexity is far below the vocabulary size.
     assert metrics["val_perplexity"] < 0.25 * result.tokenizer.vocabulary_size
     assert evaluate_language_model(str(tmp_path), [corpus])["perplexity"] < metrics["val_perplexity"] * 1.5
-
-
-class CrashAt(keras.callbacks.Callback):
-    def __init__(self, step):
-        super().__init__()
-        self.step = step
-
-    def on_train_batch_end(self, batch, logs=None):
-        if cb.global_step(self.model) == self.step:
-            raise KeyboardInterrupt("simulated crash")
 
 
 def test_early_stopping_run_resumes_to_the_weights_of_an_uninterrupted_run(corpus, tmp_path):
