@@ -74,3 +74,17 @@ def run_layer_test(
         finally:
             keras.config.set_dtype_policy(previous)
     return layer
+
+
+class CrashAt(keras.callbacks.Callback):
+    """Simulates a crash (without the process dying) after `step` optimizer steps."""
+
+    def __init__(self, step):
+        super().__init__()
+        self.step = step
+
+    def on_train_batch_end(self, batch, logs=None):
+        from keras_llm.training.callbacks import global_step
+
+        if global_step(self.model) == self.step:
+            raise KeyboardInterrupt("simulated crash")

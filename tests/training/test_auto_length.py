@@ -12,7 +12,7 @@ from keras_llm.data.splits import holdout_split
 from keras_llm.training import defaults
 from keras_llm.training.best_checkpoint import BestCheckpoint
 from keras_llm.training.trainer import evaluate_language_model, make_eval_dataset, train_language_model
-from test_trainer import CrashAt
+from helpers import CrashAt
 
 TINY = {"seq_len": 16, "batch_size": 8, "vocab_size": 200, "hidden_dim": 32, "num_layers": 1, "dropout": 0.0,
         "verbose": 0, "sample_prompts": ["the"], "sample_tokens": 3, "serving_dir": ""}

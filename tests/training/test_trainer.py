@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from keras_llm.export import export_saved_model
 
+from helpers import CrashAt
 from keras_llm import datasets
 from keras_llm.cli import main
 from keras_llm.tokenizers import train_tokenizer
@@ -77,18 +78,6 @@ def test_epochs_mode_trains_whole_passes(corpus, tmp_path):
     per_epoch = int(one_pass.reduce(0, lambda n, *_: n + 1))
     assert result.metrics["steps"] == 2 * per_epoch and len(result.history["loss"]) == 2
     assert result.paths["serving"] is None and not (tmp_path / "serving").exists()
-
-
-class CrashAt(keras.callbacks.Callback):
-    """Simulates a crash (without the process dying) after `step` optimizer steps."""
-
-    def __init__(self, step):
-        super().__init__()
-        self.step = step
-
-    def on_train_batch_end(self, batch, logs=None):
-        if cb.global_step(self.model) == self.step:
-            raise KeyboardInterrupt("simulated crash")
 
 
 def test_resume_continues_mid_epoch_to_the_same_weights(corpus, tmp_path):
