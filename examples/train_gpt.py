@@ -18,6 +18,7 @@ from keras_llm.generation import TextGenerator  # noqa: E402
 from keras_llm.models import from_preset  # noqa: E402
 from keras_llm.tokenizers import WordTokenizer  # noqa: E402
 from keras_llm.training import compile_language_model, make_optimizer  # noqa: E402
+from keras_llm.training.output_bias import initialize_output_bias  # noqa: E402
 
 
 def unigram_perplexity(texts, tokenizer):
@@ -48,6 +49,8 @@ def main():
 
     model = from_preset("gpt-tiny", vocabulary_size=tokenizer.vocabulary_size, max_sequence_length=seq_len,
                         **overrides)
+    # Start from the unigram model (the output bias at the log token frequencies), as `keras-llm train` does.
+    initialize_output_bias(model, train, tokenizer.vocabulary_size)
     steps = epochs * int(train.cardinality())
     compile_language_model(model, optimizer=make_optimizer(3e-3, warmup_steps=steps // 10, total_steps=steps))
     start = time.perf_counter()

@@ -35,7 +35,9 @@ def test_train_lstm_lm():
 @pytest.mark.slow
 def test_train_gpt():
     out = _run("train_gpt.py")
-    assert _number(r"perplexity ([\d.]+) \(a unigram", out) < _number(r"a unigram model: ([\d.]+)", out)
+    # Started at the unigram model (output bias), 128 steps take it well below it (127 vs 245 measured); a model
+    # that learned no context would stay near 1.0x.
+    assert _number(r"perplexity ([\d.]+) \(a unigram", out) < 0.75 * _number(r"a unigram model: ([\d.]+)", out)
     assert "greedy continuation" in out
 
 
