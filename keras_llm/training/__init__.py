@@ -1,21 +1,36 @@
-"""Losses, metrics, schedules and optimizers for training language models (pure Keras 3)."""
-from keras_llm.training.bleu import corpus_bleu
-from keras_llm.training.compile import compile_language_model
-from keras_llm.training.losses import PAD_ID, MaskedSparseCategoricalCrossentropy, masked_token_nll
-from keras_llm.training.metrics import MaskedTokenAccuracy, Perplexity
-from keras_llm.training.optimizers import NO_DECAY_NAMES, AdamWWithDecayExclusions, make_optimizer
-from keras_llm.training.schedules import WarmupDecaySchedule
+"""Losses, metrics, schedules and optimizers for training language models (pure Keras 3).
 
-__all__ = [
-    "NO_DECAY_NAMES",
-    "PAD_ID",
-    "AdamWWithDecayExclusions",
-    "MaskedSparseCategoricalCrossentropy",
-    "MaskedTokenAccuracy",
-    "Perplexity",
-    "WarmupDecaySchedule",
-    "compile_language_model",
-    "corpus_bleu",
-    "make_optimizer",
-    "masked_token_nll",
-]
+The names below load on first use (PEP 562), so that `keras_llm.training.train_config` (plain Python) can be
+imported without Keras and its backend: the `keras-llm` command checks its settings and output folder before
+paying TensorFlow's start-up. `from keras_llm.training import make_optimizer` works as usual.
+"""
+import importlib
+
+_EXPORTS = {
+    "NO_DECAY_NAMES": "optimizers",
+    "PAD_ID": "losses",
+    "AdamWWithDecayExclusions": "optimizers",
+    "MaskedSparseCategoricalCrossentropy": "losses",
+    "MaskedTokenAccuracy": "metrics",
+    "Perplexity": "metrics",
+    "WarmupDecaySchedule": "schedules",
+    "compile_language_model": "compile",
+    "corpus_bleu": "bleu",
+    "make_optimizer": "optimizers",
+    "masked_token_nll": "losses",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))
