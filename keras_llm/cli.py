@@ -20,6 +20,28 @@ DISTRIBUTE = ("auto", "none", "mirrored", "multi_worker", "tpu")
 SAMPLERS = ("greedy", "top_k", "top_p", "beam")
 
 
+def _number(kind, check, requirement):
+    """An argparse type: `kind(text)`, accepted when `check(value)`; else a one-line usage error."""
+
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {requirement}, got {text!r}") from None
+        if not check(value):
+            raise argparse.ArgumentTypeError(f"must be {requirement}, got {text}")
+        return value
+
+    parse.__name__ = requirement  # argparse names the type in some messages
+    return parse
+
+
+POSITIVE_INT = _number(int, lambda v: v >= 1, "a positive integer")
+NON_NEGATIVE_INT = _number(int, lambda v: v >= 0, "an integer >= 0")
+POSITIVE_FLOAT = _number(float, lambda v: v > 0 and v != float("inf"), "a positive number")
+PROBABILITY = _number(float, lambda v: 0 < v <= 1, "in (0, 1]")
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (`keras-llm train: error: ...`) and exit status 2."""
 
@@ -55,7 +77,7 @@ TRAIN_SETTINGS = {"model", "preset", "train", "valid", "tokenizer", "tokenizer_d
                   "dropout", "learning_rate", "warmup_steps", "valid_split", "patience", "seed", "deterministic", "mixed_precision",
                   "distribute", "tpu", "shard_by", "output", "tensorboard_dir", "serving_dir", "backup_dir",
                   "checkpoint_every", "log_every", "sample_prompts", "profile_steps", "documents", "field",
-                  "max_new_tokens", "verbose"}
+                  "max_new_tokens", "verbose", "overwrite"}
 
 
 def resolve_train_config(args):
@@ -72,6 +94,9 @@ def resolve_train_config(args):
 
 def _train(args):
     config = resolve_train_config(args)
+    from keras_llm.training.run_directory import check_output
+
+    check_output(config)  # before TensorFlow's start-up: a finished run is not replaced without --overwrite
     from keras_llm.export import export_saved_model
     from keras_llm.training.trainer import train_language_model
 
@@ -100,6 +125,12 @@ def _generate(args):
     from keras_llm.generation import TextGenerator
 
     model, tokenizer, _ = _causal_model(args.model_dir, "generate")
+    context = getattr(model, "max_sequence_length", None)
+    if args.max_new_tokens is None:
+        args.max_new_tokens = min(32, context - 1) if context else 32
+    elif context and args.max_new_tokens >= context:
+        raise ValueError(f"--max-new-tokens {args.max_new_tokens} does not fit the model's context of {context} "
+                         f"tokens (at most {context - 1})")
     settings = {"temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p, "seed": args.seed,
                 "repetition_penalty": args.repetition_penalty, "no_repeat_ngram_size": args.no_repeat_ngram_size}
     if args.sampler == "top_p":  # readable text by default: nucleus 0.9 at temperature 0.8
@@ -120,6 +151,10 @@ def _export(args):
     from keras_llm.training.trainer import export_options, load_trained
 
     model, tokenizer, config = load_trained(args.model_dir)
+    context = getattr(model, "max_sequence_length", None)
+    if args.max_new_tokens and context and args.max_new_tokens >= context:
+        raise ValueError(f"--max-new-tokens {args.max_new_tokens} does not fit the model's context of {context} "
+                         f"tokens (at most {context - 1})")
     options = export_options(model, config, args.max_new_tokens)
     print(export_saved_model(model, tokenizer, args.output, version=args.version, **options))
 
@@ -185,6 +220,9 @@ def _add_train_parser(commands):
     add("--max-new-tokens", type=int, metavar="N", help="continuation length of the exported model (default: 32)")
     add("--verbose", type=int, choices=(0, 1, 2),
         help="1 progress bar, 2 a line per epoch (default when not a terminal)")
+    add("--overwrite", action="store_true",
+        help="replace the finished run in --output (model, tokenizer, metrics, serving/ and tensorboard/ inside "
+             "it), or start an interrupted one over; without it a finished run there is an error")
     train.set_defaults(run=_train, config=None)
 
 
@@ -194,7 +232,7 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     corpus = commands.add_parser("corpus", help="write a built-in synthetic corpus (one example per line)")
     corpus.add_argument("--kind", choices=CORPORA, default="documents")
-    corpus.add_argument("--num", type=int, default=1000, help="number of lines")
+    corpus.add_argument("--num", type=POSITIVE_INT, default=1000, help="number of lines")
     corpus.add_argument("--seed", type=int, default=0)
     corpus.add_argument("--output", required=True, help="file to write")
     corpus.set_defaults(run=_corpus)
@@ -204,24 +242,25 @@ def build_parser():
     evaluate = commands.add_parser("evaluate", help="loss, perplexity and token count of a trained model (JSON)")
     evaluate.add_argument("--model-dir", required=True, metavar="DIR", help="a `keras-llm train` output directory")
     evaluate.add_argument("--data", required=True, nargs="+", metavar="PATH", help="evaluation files")
-    evaluate.add_argument("--batch-size", type=int, metavar="N", help="default: the training batch size")
-    evaluate.add_argument("--seq-len", type=int, metavar="N", help="default: the training sequence length")
+    evaluate.add_argument("--batch-size", type=POSITIVE_INT, metavar="N", help="default: the training batch size")
+    evaluate.add_argument("--seq-len", type=POSITIVE_INT, metavar="N", help="default: the training sequence length")
     evaluate.set_defaults(run=_evaluate)
 
     generate = commands.add_parser("generate", help="continue prompts with a trained model (one line each)")
     generate.add_argument("--model-dir", required=True, metavar="DIR", help="a `keras-llm train` output directory")
     generate.add_argument("--prompt", required=True, action="append", metavar="TEXT", help="a prompt (repeatable)")
-    generate.add_argument("--max-new-tokens", type=int, default=32, metavar="N")
+    generate.add_argument("--max-new-tokens", type=POSITIVE_INT, metavar="N",
+                          help="default: 32, or less to fit the model's context")
     generate.add_argument("--sampler", choices=SAMPLERS, default="top_p",
                           help="default top_p (nucleus 0.9, temperature 0.8); greedy is exact argmax decoding")
-    generate.add_argument("--temperature", type=float, metavar="F", help="sampling temperature (top_p: 0.8)")
-    generate.add_argument("--top-k", type=int, metavar="N")
-    generate.add_argument("--top-p", type=float, metavar="F", help="nucleus mass (default 0.9)")
-    generate.add_argument("--repetition-penalty", type=float, metavar="F",
+    generate.add_argument("--temperature", type=POSITIVE_FLOAT, metavar="F", help="sampling temperature (top_p: 0.8)")
+    generate.add_argument("--top-k", type=POSITIVE_INT, metavar="N")
+    generate.add_argument("--top-p", type=PROBABILITY, metavar="F", help="nucleus mass (default 0.9)")
+    generate.add_argument("--repetition-penalty", type=POSITIVE_FLOAT, metavar="F",
                           help="divide the logits of tokens already in the text by F (> 1), CTRL-style")
-    generate.add_argument("--no-repeat-ngram-size", type=int, metavar="N",
+    generate.add_argument("--no-repeat-ngram-size", type=POSITIVE_INT, metavar="N",
                           help="never repeat an n-gram of this many tokens")
-    generate.add_argument("--beam-width", type=int, default=4, metavar="N", help="with --sampler beam")
+    generate.add_argument("--beam-width", type=POSITIVE_INT, default=4, metavar="N", help="with --sampler beam")
     generate.add_argument("--seed", type=int, default=0, metavar="N",
                           help="sampling seed: the same seed gives the same text (default 0)")
     generate.set_defaults(run=_generate)
@@ -230,8 +269,8 @@ def build_parser():
     export.add_argument("--model-dir", required=True, metavar="DIR", help="a `keras-llm train` output directory")
     export.add_argument("--output", required=True, metavar="DIR",
                         help="base directory; the model goes to DIR/<version>")
-    export.add_argument("--version", type=int, metavar="N", help="default: the current Unix time")
-    export.add_argument("--max-new-tokens", type=int, metavar="N", help="continuation length of `generate`")
+    export.add_argument("--version", type=NON_NEGATIVE_INT, metavar="N", help="default: the current Unix time")
+    export.add_argument("--max-new-tokens", type=POSITIVE_INT, metavar="N", help="continuation length of `generate`")
     export.set_defaults(run=_export)
 
     pipeline = commands.add_parser(
@@ -241,12 +280,12 @@ def build_parser():
                           help="pipeline artifacts, metadata.sqlite and serving/<version> go here")
     pipeline.add_argument("--model", default="gpt", choices=["gpt", "lstm", "gru", "rnn"])
     pipeline.add_argument("--tokenizer", default="word", choices=["word", "wordpiece", "byte", "sentencepiece"])
-    pipeline.add_argument("--vocab-size", type=int, default=1000, metavar="N")
-    pipeline.add_argument("--train-steps", type=int, default=600, metavar="N")
-    pipeline.add_argument("--seq-len", type=int, default=64, metavar="N")
-    pipeline.add_argument("--batch-size", type=int, default=16, metavar="N")
-    pipeline.add_argument("--learning-rate", type=float, default=3e-3, metavar="F")
-    pipeline.add_argument("--perplexity-threshold", type=float, default=1e9, metavar="F",
+    pipeline.add_argument("--vocab-size", type=POSITIVE_INT, default=1000, metavar="N")
+    pipeline.add_argument("--train-steps", type=POSITIVE_INT, default=600, metavar="N")
+    pipeline.add_argument("--seq-len", type=POSITIVE_INT, default=64, metavar="N")
+    pipeline.add_argument("--batch-size", type=POSITIVE_INT, default=16, metavar="N")
+    pipeline.add_argument("--learning-rate", type=POSITIVE_FLOAT, default=3e-3, metavar="F")
+    pipeline.add_argument("--perplexity-threshold", type=POSITIVE_FLOAT, default=1e9, metavar="F",
                           help="bless only at or below this eval perplexity")
     pipeline.add_argument("--builtin-corpus", action="store_true",
                           help="first write a generated corpus into --data")

@@ -18,6 +18,13 @@ Cleaning, documented and deterministic:
   error naming the file and the feature.
 Errors are one line naming the file (and line, for JSONL/CSV): missing file, malformed JSON, missing field.
 
+Binary files are refused, not cleaned (`check_text_file`, for every format but TFRecord): a file that starts
+with a known binary signature (ELF, PE/Mach-O executables, images, PDF, archives and compressed files, SQLite,
+HDF5, NumPy), or whose first 64 KiB hold over 1% NUL bytes or over 10% bytes that are not valid UTF-8, is a
+`ValueError` naming the file and the signature or share. A folder expands to its files with a known corpus
+extension only (`TEXT_EXTENSIONS`: .txt .text .md .jsonl .json .csv .tsv .tfrecord .tfrecords .gz; hidden files
+skipped); a file named explicitly is read whatever its extension.
+
 JSONL and CSV are parsed in Python when the dataset is built (so a bad line fails before training, naming
 its line); text and TFRecord files stream from disk through tf.data readers.
 """
@@ -29,16 +36,63 @@ import os
 import tensorflow as tf
 
 _CHUNK = 1 << 16
+TEXT_EXTENSIONS = (".txt", ".text", ".md", ".jsonl", ".json", ".csv", ".tsv", ".tfrecord", ".tfrecords", ".gz")
+TFRECORD_EXTENSIONS = (".tfrecord", ".tfrecords", ".gz")
+BINARY_SIGNATURES = {
+    b"\x7fELF": "an ELF executable", b"MZ\x90\x00": "a Windows executable", b"\xcf\xfa\xed\xfe": "a Mach-O binary",
+    b"\xca\xfe\xba\xbe": "a Java class or Mach-O binary", b"\x00asm": "a WebAssembly module",
+    b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image", b"GIF8": "a GIF image", b"%PDF-": "a PDF document",
+    b"PK\x03\x04": "a zip archive", b"\x1f\x8b": "a gzip file", b"\xfd7zXZ\x00": "an xz file",
+    b"7z\xbc\xaf\x27\x1c": "a 7z archive", b"BZh9": "a bzip2 file", b"(\xb5/\xfd": "a zstd file",
+    b"SQLite format 3\x00": "an SQLite database", b"\x89HDF": "an HDF5 file", b"\x93NUMPY": "a NumPy array",
+}
+MAX_NUL_SHARE = 0.01
+MAX_INVALID_UTF8_SHARE = 0.10
+
+
+def check_text_file(path):
+    """Raises ValueError (one line naming `path`) when the file is binary rather than text (see the module
+    docstring); TFRecord files (by extension) are not checked. Reads the first 64 KiB."""
+    if path.lower().endswith(TFRECORD_EXTENSIONS):
+        return
+    with open(path, "rb") as f:
+        head = f.read(_CHUNK)
+    for signature, kind in BINARY_SIGNATURES.items():
+        if head.startswith(signature):
+            raise ValueError(f"{path}: a binary file ({kind}), not text")
+    if not head:
+        return
+    nul_share = head.count(0) / len(head)
+    if nul_share > MAX_NUL_SHARE:
+        raise ValueError(f"{path}: a binary file, not text ({nul_share:.1%} NUL bytes in its first "
+                         f"{len(head) // 1024 or 1} KiB; UTF-16 text must be converted to UTF-8)")
+    decoded = head.decode("utf-8", errors="replace")
+    invalid = decoded.count("\ufffd") - head.decode("utf-8", errors="ignore").count("\ufffd")
+    invalid_share = invalid / len(head)
+    if invalid_share > MAX_INVALID_UTF8_SHARE:
+        raise ValueError(f"{path}: a binary file or not UTF-8 text ({invalid_share:.1%} of its first "
+                         f"{len(head) // 1024 or 1} KiB are invalid UTF-8)")
+
+
+def _corpus_files(folder):
+    names = sorted(n for n in os.listdir(folder) if not n.startswith(".") and os.path.isfile(os.path.join(folder, n)))
+    kept = [os.path.join(folder, n) for n in names if n.lower().endswith(TEXT_EXTENSIONS)]
+    if names and not kept:
+        shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+        raise ValueError(f"no corpus files in {folder}: none of {shown} ends with {' '.join(TEXT_EXTENSIONS)} "
+                         f"(name a file explicitly to read it as text)")
+    return kept
 
 
 def expand_paths(paths):
-    """Paths, directories (all files inside, sorted) and glob patterns -> sorted list of existing files."""
+    """Paths, directories (their files with a `TEXT_EXTENSIONS` extension, sorted) and glob patterns -> sorted
+    list of existing files."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     files = []
     for path in map(os.fspath, paths):
         if os.path.isdir(path):
-            files.extend(sorted(os.path.join(path, f) for f in os.listdir(path) if os.path.isfile(os.path.join(path, f))))
+            files.extend(_corpus_files(path))
         elif any(c in path for c in "*?["):
             matched = sorted(glob.glob(path))
             if not matched:
@@ -63,8 +117,11 @@ def has_text(path):
 
 
 def non_empty_files(paths):
-    """Drops empty / whitespace-only files; raises ValueError naming them when none is left."""
+    """Drops empty / whitespace-only files; raises ValueError naming them when none is left, or naming a
+    binary file (`check_text_file`)."""
     files = expand_paths(paths)
+    for path in files:
+        check_text_file(path)
     kept = [f for f in files if has_text(f)]
     if not kept:
         raise ValueError(f"corpus is empty: {', '.join(files)} hold(s) no text")

@@ -76,6 +76,7 @@ class CausalLMServingModule(ServingModule):
             out, end = tf.cond(count >= self.jit_min_batch, compiled, lambda: self._decode(tokens, lengths, *settings))
         else:
             out, end = self._decode(tokens, lengths, *settings)
+        end = tf.minimum(end, lengths + max_new_tokens)  # the decoding loop takes one step even for 0 tokens
         positions = tf.range(tf.shape(out)[1])[None, :]
         keep = (positions >= lengths[:, None]) & (positions < end[:, None]) & (out != EOS_ID)
         generated = tf.ragged.boolean_mask(out, keep)
@@ -113,11 +114,12 @@ class CausalLMServingModule(ServingModule):
                                   tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int32)])
     def generate_with_options(self, prompts, max_new_tokens, temperature, top_p, repetition_penalty,
                               no_repeat_ngram_size, seed):
-        """Top-p sampling with the request's settings: `max_new_tokens` (capped at the export-time value),
-        `temperature` (<= 0: greedy), `top_p` (1: plain temperature sampling), `repetition_penalty` (1 or <= 0:
-        off), `no_repeat_ngram_size` (<= 0: off) and `seed` (>= 0: reproducible, and the same text as
-        `TextGenerator.generate` with the same prompts, settings and seed; < 0: a fresh one). Suggested:
-        temperature 0.8, top_p 0.9, repetition_penalty 1.2 or no_repeat_ngram_size 3."""
+        """Top-p sampling with the request's settings: `max_new_tokens` (capped at the export-time value;
+        <= 0: empty continuations), `temperature` (<= 0: greedy), `top_p` (1: plain temperature sampling),
+        `repetition_penalty` (1 or <= 0: off), `no_repeat_ngram_size` (<= 0: off) and `seed` (>= 0:
+        reproducible, and the same text as `TextGenerator.generate` with the same prompts, settings and seed;
+        < 0: a fresh one). Suggested: temperature 0.8, top_p 0.9, repetition_penalty 1.2 or
+        no_repeat_ngram_size 3."""
         options = {"temperature": temperature, "top_p": top_p, "repetition_penalty": repetition_penalty,
                    "no_repeat_ngram_size": no_repeat_ngram_size}
         return self._generate(prompts, max_new_tokens, seed, options)

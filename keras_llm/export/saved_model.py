@@ -1,5 +1,6 @@
 """Write a TF SavedModel in TF Serving's layout (`BASE/VERSION/`), with warmup requests."""
 import os
+import shutil
 import time
 
 import tensorflow as tf
@@ -48,14 +49,19 @@ def save_serving_model(model, tokenizer, path, **options):
     return path
 
 
-def export_saved_model(model, tokenizer, export_base, version=None, **options):
+def export_saved_model(model, tokenizer, export_base, version=None, replace=False, **options):
     """Exports `model` + `tokenizer` to `export_base/<version>/` and returns that path.
+
+    A local export is written to `export_base/.incoming-<version>/` and renamed into place when complete, so TF
+    Serving (which loads numeric folders only) never sees a partial version, even after a kill.
 
     Args:
         model: a keras_llm model.
         tokenizer: its tokenizer.
         export_base: the model's base directory (TF Serving's `--model_base_path`).
         version: integer version; default: the current Unix time in seconds (increasing, as TF Serving wants).
+        replace: replace an existing `export_base/<version>/` (the trainer does, when a run killed after its
+            export writes its outputs again); else that is a FileExistsError.
         **options: options of the serving module (`max_new_tokens`, `sampler`, `max_batch_size`, ...; see
             `serving_module_for`).
 
@@ -64,10 +70,25 @@ def export_saved_model(model, tokenizer, export_base, version=None, **options):
         >>> tf.saved_model.load(path).signatures["generate"](prompts=tf.constant(["the"]))["text"]
     """
     version = int(time.time()) if version is None else int(version)
+    if version < 0:
+        raise ValueError(f"--version must be an integer >= 0, got {version}")
     path = os.path.join(export_base, str(version))
-    if tf.io.gfile.exists(path):
+    if tf.io.gfile.exists(path) and not replace:
         raise FileExistsError(f"export version already exists: {path}")
-    return save_serving_model(model, tokenizer, path, **options)
+    if "://" in os.fspath(export_base):  # a remote file system: no directory rename
+        return save_serving_model(model, tokenizer, path, **options)
+    staging = os.path.join(export_base, f".incoming-{version}")
+    shutil.rmtree(staging, ignore_errors=True)
+    save_serving_model(model, tokenizer, staging, **options)
+    if os.path.isdir(path):  # replace: move the old version aside, then the new one into place
+        old = os.path.join(export_base, f".replaced-{version}")
+        shutil.rmtree(old, ignore_errors=True)
+        os.rename(path, old)
+        os.rename(staging, path)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(staging, path)
+    return path
 
 
 def write_warmup_requests(path, requests):

@@ -243,6 +243,7 @@ class Seq2SeqServingModule(ServingModule):
         noise = tf.random.uniform([self.max_new_tokens + 1, tf.shape(source)[0]])
         ids = translate_ids(self.model, source, self.max_new_tokens, self.beam_width, self.length_penalty,
                             sampler=self._sampler, temperature=temperature, noise=noise, max_new_tokens=max_new_tokens)
+        ids = ids[:, :max_new_tokens]  # the decoding loop takes one step even for 0 tokens
         text = self.target_tokenizer.detokenize(tf.RaggedTensor.from_tensor(ids, padding=st.PAD_ID))
         return {"text": tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")}
 
@@ -258,8 +259,8 @@ class Seq2SeqServingModule(ServingModule):
 
     @tf.function(input_signature=[STRINGS, tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32)])
     def generate_with_options(self, prompts, max_new_tokens, temperature):
-        """Like `generate`, with `max_new_tokens` (capped at the export-time value) and `temperature` (> 0;
-        ignored by greedy decoding and beam search) per request."""
+        """Like `generate`, with `max_new_tokens` (capped at the export-time value; <= 0: empty) and
+        `temperature` (> 0; ignored by greedy decoding and beam search) per request."""
         return self._generate(prompts, max_new_tokens, tf.maximum(temperature, 1e-4))
 
     @tf.function(input_signature=[STRINGS])

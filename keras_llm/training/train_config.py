@@ -59,6 +59,8 @@ class TrainConfig:
         profile_steps: `[first, last]` global steps to profile.
         max_new_tokens: continuation length of the exported `generate` signature.
         verbose: 1 progress bar, 2 one line per epoch, 0 quiet.
+        overwrite: replace a finished run in `output` (or start an interrupted one over); without it, a
+            finished run there is an error (`keras_llm.training.run_directory`).
     """
 
     model: str = "gpt"
@@ -100,6 +102,7 @@ class TrainConfig:
     profile_steps: list = None
     max_new_tokens: int = 32
     verbose: int = 1
+    overwrite: bool = False
 
     def __post_init__(self):
         if self.seq_len is None:

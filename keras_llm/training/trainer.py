@@ -30,11 +30,11 @@ import keras
 from keras_llm import distribute
 from keras_llm.data import (causal_lm_dataset, count_batches, load_texts, mask_tokens, masked_lm_dataset,
                             seq2seq_dataset, with_known_cardinality)
-from keras_llm.data.sources import describe, expand_paths
+from keras_llm.data.sources import check_text_file, describe, expand_paths
 from keras_llm.data.splits import holdout_split
 from keras_llm.tokenizers import load_tokenizer, train_tokenizer
 from keras_llm.training import callbacks as cb
-from keras_llm.training import defaults, text_samples
+from keras_llm.training import defaults, run_directory, text_samples
 from keras_llm.training.backup import BackupAndRestore
 from keras_llm.training.best_checkpoint import BestCheckpoint
 from keras_llm.training.compile import compile_language_model
@@ -43,6 +43,7 @@ from keras_llm.training.model_registry import MODEL_KINDS, build_model
 from keras_llm.training.optimizers import make_optimizer
 from keras_llm.training.output_bias import initialize_output_bias
 from keras_llm.training.train_config import TrainConfig
+from keras_llm.training.trained_runs import export_options, is_causal_lm, load_trained  # noqa: F401 - public here too
 
 NonFiniteLossError = cb.NonFiniteLossError
 
@@ -224,16 +225,6 @@ def _train_input(config, tokenizer, files, strategy, start_step):
     return distribute.shard_dataset(dataset, config.shard_by)
 
 
-def is_causal_lm(model, config=None):
-    """Whether `model` is a causal LM (what `TextGenerator` and the serving export take): by the run's
-    `--model` kind when its config is known, else by its decoding methods (an encoder-decoder also has
-    `call_with_cache`, but it encodes a source first)."""
-    if config is not None:
-        return MODEL_KINDS[config.model].task == "causal"
-    decodes = hasattr(model, "call_with_cache") or hasattr(model, "call_with_state")
-    return decodes and not hasattr(model, "encode")
-
-
 def _callbacks(config, model, tokenizer, backup, total_steps, is_chief, best=None):
     """keras_llm's callbacks in the order they must run (see keras_llm.training.callbacks); `best` (a
     `BestCheckpoint`) runs right before `backup`, so that no checkpoint holds an epoch it has not recorded."""
@@ -264,9 +255,9 @@ def train_language_model(config, *, tokenizer=None, strategy=None, callbacks=(),
             else one is trained on the training files).
         strategy: a `tf.distribute.Strategy`; default `keras_llm.distribute.make_strategy(config.distribute)`.
         callbacks: extra Keras callbacks, run after keras_llm's own.
-        exporter: `exporter(model, tokenizer, export_base, max_new_tokens=...) -> path`, e.g.
-            `keras_llm.export.export_saved_model`; None writes no SavedModel. Every kind is exported (see
-            `keras_llm.export.serving_module_for` for the signatures of each).
+        exporter: `exporter(model, tokenizer, export_base, version=..., replace=True, max_new_tokens=...) ->
+            path`, e.g. `keras_llm.export.export_saved_model`; None writes no SavedModel. Every kind is
+            exported (see `keras_llm.export.serving_module_for` for the signatures of each).
 
     Returns:
         A `TrainResult`.
@@ -281,9 +272,11 @@ def train_language_model(config, *, tokenizer=None, strategy=None, callbacks=(),
         >>> result.metrics["perplexity"], result.paths["serving"]
     """
     config = _as_config(config)
-    expand_paths(config.train)  # a missing file fails here, before any work
-    if config.valid:
-        expand_paths(config.valid)
+    train_files = expand_paths(config.train)  # a missing file fails here, before any work
+    valid_paths = expand_paths(config.valid) if config.valid else None
+    for path in train_files + (valid_paths or []):
+        check_text_file(path)
+    run_directory.check_output(config)  # a finished run is not replaced without --overwrite
     MODEL_KINDS[config.model].model_class()  # an unavailable kind fails here, before any work
     strategy = strategy or distribute.make_strategy(config.distribute, config.tpu)
     files, valid_files = data_sources(config)  # after the strategy: a held-out split is made of TF ops
@@ -299,7 +292,9 @@ def train_language_model(config, *, tokenizer=None, strategy=None, callbacks=(),
         # directory when training ends, and the chief's rmtree of `backup/` raced a worker's files inside it
         # (FileNotFoundError on `latest.weights.h5.bkp` in the two-worker test).
         backup_dir = f"{backup_dir.rstrip(os.sep)}-worker-{worker}"
-    os.makedirs(backup_dir, exist_ok=True)  # up front: BackupAndRestore makes it without exist_ok
+    # Refuses to resume a different run; records this one (and its serving version) in the backup folder.
+    record = run_directory.prepare_output(config, run_directory.run_identity(config, train_files, valid_paths),
+                                          backup_dir, is_chief)
 
     verbose = config.verbose if is_chief else 0
     if verbose and not isinstance(files, list):
@@ -372,7 +367,8 @@ def train_language_model(config, *, tokenizer=None, strategy=None, callbacks=(),
         paths = {"model": None, "tokenizer": None, "serving": None, "metrics": None,
                  "tensorboard": config.location("tensorboard") if is_chief else None}
         if is_chief:
-            paths.update(_write_outputs(model, tokenizer, config, metrics, strategy, exporter, verbose))
+            paths.update(_write_outputs(model, tokenizer, config, metrics, strategy, exporter, verbose,
+                                        record["serving_version"]))
         # Only now: a run killed while writing its outputs resumes from its final checkpoint, not from scratch.
         shutil.rmtree(backup_dir, ignore_errors=True)
     return TrainResult(model, tokenizer, config, metrics, history, paths)
@@ -415,52 +411,33 @@ def _final_metrics(model, history, throughput, config, total_steps, seconds, bes
     return metrics
 
 
-def export_options(model, config=None, max_new_tokens=None):
-    """The serving-export options of a trained model: generation length for causal LMs (below the context)
-    and seq2seq models (within `max_target_length`); none for masked LMs."""
-    generating = is_causal_lm(model, config) or hasattr(model, "encode")
-    if not generating:
-        return {}
-    requested = max_new_tokens or (config.max_new_tokens if config else 32)
-    limit = getattr(model, "max_sequence_length", None)
-    limit = limit - 1 if limit else getattr(model, "max_target_length", None)
-    return {"max_new_tokens": min(requested, limit) if limit and max_new_tokens is None else requested}
-
-
-def _write_outputs(model, tokenizer, config, metrics, strategy, exporter, verbose=0):
+def _write_outputs(model, tokenizer, config, metrics, strategy, exporter, verbose=0, serving_version=None):
+    """Writes model.keras, tokenizer/, train_config.json and metrics.json to `OUTPUT/.incoming/` and the
+    SavedModel to `serving/<version>/` (staged by the exporter), then renames the outputs into place
+    (`run_directory.publish`): a kill leaves the previous files or the new ones, never half of them."""
     os.makedirs(config.output, exist_ok=True)
+    staging = run_directory.staging_folder(config.output)
+    staged = {name: os.path.join(staging, os.path.basename(config.location(name)))
+              for name in ("model", "tokenizer", "metrics", "config")}
+    tokenizer.save(staged["tokenizer"])
+    model.save(staged["model"])
+    with open(staged["config"], "w", encoding="utf-8") as f:
+        json.dump(config.to_dict(), f, indent=2)
     paths = {"model": config.location("model"), "tokenizer": config.location("tokenizer"),
              "metrics": config.location("metrics")}
-    tokenizer.save(paths["tokenizer"])
-    model.save(paths["model"])
-    with open(config.location("config"), "w", encoding="utf-8") as f:
-        json.dump(config.to_dict(), f, indent=2)
     serving_dir = config.location("serving")
     if exporter is not None and serving_dir:
         if strategy.num_replicas_in_sync > 1 or distribute.worker_info(strategy)[1] > 1:
-            model = keras.saving.load_model(paths["model"], compile=False)  # plain variables for tf.saved_model
+            model = keras.saving.load_model(staged["model"], compile=False)  # plain variables for tf.saved_model
         if verbose:
             print(f"exporting the serving SavedModel to {serving_dir} ...", flush=True)
-        paths["serving"] = exporter(model, tokenizer, serving_dir, **export_options(model, config))
+        paths["serving"] = exporter(model, tokenizer, serving_dir, version=serving_version, replace=True,
+                                    **export_options(model, config))
     metrics["serving"] = paths.get("serving")
-    with open(paths["metrics"], "w", encoding="utf-8") as f:
+    with open(staged["metrics"], "w", encoding="utf-8") as f:
         json.dump(metrics, f, indent=2)
+    run_directory.publish(staging, config.output)
     return paths
-
-
-def load_trained(model_dir):
-    """`(model, tokenizer, config)` of a run directory written by `train_language_model`."""
-    model_path = os.path.join(model_dir, "model.keras")
-    if not os.path.isfile(model_path):
-        raise FileNotFoundError(f"no trained model in {model_dir}: model.keras is missing")
-    config_path = os.path.join(model_dir, "train_config.json")
-    config = None
-    if os.path.isfile(config_path):
-        with open(config_path, encoding="utf-8") as f:
-            config = TrainConfig.from_dict(json.load(f))
-    tokenizer = load_tokenizer(os.path.join(model_dir, "tokenizer"))
-    model = keras.saving.load_model(model_path, compile=False)
-    return model, tokenizer, config
 
 
 def evaluate_language_model(model_dir, data, *, batch_size=None, seq_len=None):
@@ -475,6 +452,9 @@ def evaluate_language_model(model_dir, data, *, batch_size=None, seq_len=None):
     config = config or TrainConfig(model="gpt", train=files, output=model_dir, steps=1)
     if seq_len:
         config.seq_len = int(seq_len)
+    context = getattr(model, "max_sequence_length", None)
+    if context and config.seq_len > context:
+        raise ValueError(f"--seq-len {config.seq_len} is beyond the model's context of {context} positions")
     dataset, steps = make_eval_dataset(config, tokenizer, files, batch_size=batch_size)
     perplexity = Perplexity()
     if _task(config) == "masked":  # the sample weights mark the masked positions: weighted metrics only
