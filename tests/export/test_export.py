@@ -65,11 +65,13 @@ def test_contract_in_a_tf_only_process(exported):
                 no_repeat_ngram_size=tf.constant(ngram), seed=tf.constant(seed))["text"]
             return [t.decode() for t in out.numpy()]
         opt = options(0.7, 0.9, 1.0, 0, -1, max_new_tokens=3)
+        none = [options(0.0, 1.0, 1.0, 0, 0, max_new_tokens=n) for n in (0, -2)]  # greedy, like "gen" below
+        one = options(0.0, 1.0, 1.0, 0, 0, max_new_tokens=1)
         requests = {{name: options(*settings) for name, settings in {OPTION_REQUESTS!r}.items()}}
         score = {{k: v.numpy().tolist() for k, v in m.signatures["score"](texts=prompts).items()}}
         ex = m.signatures["serving_default"](examples=tf.constant({[example(p) for p in PROMPTS]!r}))
         print(json.dumps({{"sigs": sigs, "gen": [g.decode() for g in gen], "long": [g.decode() for g in long],
-                          "opt": opt,
+                          "opt": opt, "none": none, "one": one,
                           "requests": requests, "score": score, "default": [t.decode() for t in ex["text"].numpy()]}}))
         """
     out = run_tf_only(body)
@@ -79,6 +81,8 @@ def test_contract_in_a_tf_only_process(exported):
     assert out["long"] == generator.generate(LONG, max_new_tokens=12)
     assert out["default"] == out["gen"]
     assert all(len(o.split()) <= 3 for o in out["opt"])
+    assert out["none"] == [[""] * len(PROMPTS)] * 2  # max_new_tokens 0 or negative: no token, not one
+    assert out["one"] == generator.generate(PROMPTS, max_new_tokens=1) and any(out["one"])
     # The same seed and settings give the Python generator's text: XLA chunk of 8 rows and uncompiled last row.
     for name, (temperature, top_p, penalty, ngram, seed) in OPTION_REQUESTS.items():
         sampler = "greedy" if temperature <= 0 else "top_p"

@@ -197,8 +197,11 @@ def test_seq2seq_generate_tf_only(seq2seq):
         gen = [t.decode() for t in m.signatures["generate"](prompts=texts)["text"].numpy()]
         opt = m.signatures["generate_with_options"](prompts=texts, max_new_tokens=tf.constant(2),
                                                      temperature=tf.constant(0.8))["text"].numpy()
+        none = [[t.decode() for t in m.signatures["generate_with_options"](
+            prompts=texts, max_new_tokens=tf.constant(n), temperature=tf.constant(0.8))["text"].numpy()]
+            for n in (0, -2)]
         default = m.signatures["serving_default"](examples=tf.constant({[example(t) for t in texts]!r}))
-        print(json.dumps({{"sigs": sorted(m.signatures), "gen": gen, "opt": [t.decode() for t in opt],
+        print(json.dumps({{"sigs": sorted(m.signatures), "gen": gen, "opt": [t.decode() for t in opt], "none": none,
                           "default": [t.decode() for t in default["text"].numpy()]}}))
         """
     out = run_tf_only(body)
@@ -208,6 +211,7 @@ def test_seq2seq_generate_tf_only(seq2seq):
     assert any(len(t.split()) >= 3 for t in expected)  # random weights rarely stop at once: a real check
     assert out["default"] == out["gen"]
     assert all(len(t.split()) <= 2 for t in out["opt"])
+    assert out["none"] == [[""] * len(texts)] * 2  # max_new_tokens 0 or negative: an empty translation
 
 
 def test_seq2seq_bad_requests(seq2seq):
