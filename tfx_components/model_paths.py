@@ -10,6 +10,12 @@ def serving_model_path(model_uri):
     return path_utils.serving_model_path(model_uri)
 
 
+def keras_run_path(model_uri):
+    """The Keras run directory inside a `Model` artifact written by the trainer (`model.keras`, `tokenizer/`,
+    `train_config.json`, `metrics.json`: what `keras_llm.training.trainer.load_trained` reads)."""
+    return os.path.join(model_uri, "keras_llm")
+
+
 def split_files(examples_uri, split):
     """The TFRecord files of one split of an `Examples` artifact; an error naming the split if none."""
     files = sorted(glob.glob(os.path.join(examples_uri, f"Split-{split}", "*")))

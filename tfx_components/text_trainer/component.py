@@ -2,8 +2,10 @@
 
 TFX's `Trainer` builds its spec in its constructor and has no input for a custom artifact, so this is the
 same component with one more channel: the `Vocabulary` from `VocabularyGen`. The executor is TFX's own
-`GenericExecutor`, which passes the vocabulary's URI to `run_fn` as `fn_args.custom_config["vocabulary_uri"]`.
-The default `run_fn` is `tfx_components.text_trainer.run_fn.run_fn`, referenced by module path.
+`GenericExecutor`, which passes the vocabulary's URI to `run_fn` as `fn_args.custom_config["vocabulary_uri"]`
+(and where to keep resumable checkpoints: see `executor`). The default `run_fn` is
+`tfx_components.text_trainer.run_fn.run_fn` (`keras_llm.training.trainer.train_language_model` inside TFX),
+referenced by module path.
 """
 from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import channel, standard_artifacts, standard_component_specs
@@ -26,10 +28,19 @@ class TextTrainer(base_component.BaseComponent):
     Args:
         examples: the `Examples` channel (train and eval splits of tf.Example with a `text` feature).
         vocabulary: the `Vocabulary` channel.
-        train_args / eval_args: `tfx.proto.TrainArgs` / `EvalArgs` (steps).
-        custom_config: model and training settings for `run_fn` (see `run_fn.TrainingConfig`).
+        train_args / eval_args: `tfx.proto.TrainArgs` (steps) / `EvalArgs` (required by TFX; the run_fn
+            validates on the whole eval split after each reporting period).
+        custom_config: model and training settings for `run_fn`: `model` (lstm, gru, rnn, gpt or bert),
+            `distribute` (a `keras_llm.distribute` strategy, default "auto"), `checkpoint_every`, sizes and
+            rates (`run_fn.PIPELINE_SETTINGS`, fields of `keras_llm.training.train_config.TrainConfig`).
         run_fn: module path of the training function.
-        base_model: optional `Model` channel to warm-start from.
+        base_model: optional `Model` channel (TFX's Trainer input; the default run_fn does not warm-start).
+
+    Example:
+        >>> trainer = TextTrainer(examples=gen.outputs["examples"], vocabulary=vocab.outputs["vocabulary"],
+        ...                       train_args=tfx.proto.TrainArgs(num_steps=500),
+        ...                       eval_args=tfx.proto.EvalArgs(num_steps=1),
+        ...                       custom_config={"model": "bert", "distribute": "mirrored"})
     """
 
     SPEC_CLASS = TextTrainerSpec

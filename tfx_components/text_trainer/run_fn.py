@@ -1,89 +1,128 @@
 """The training function TFX's Trainer calls (`run_fn`), referenced as `tfx_components.text_trainer.run_fn.run_fn`.
 
-It reads the GZIP tf.Example splits, packs them with the trained tokenizer, trains the model chosen in
-`custom_config`, writes TensorBoard logs to `fn_args.model_run_dir`, and writes the serving SavedModel
-(generate / score / serving_default signatures) to `fn_args.serving_model_dir`.
+It is `keras-llm train` inside TFX: `run_fn` turns the Trainer's `fn_args` and the pipeline's `custom_config`
+into a `keras_llm.training.train_config.TrainConfig` and calls `keras_llm.training.trainer.train_language_model`,
+so the pipeline trains exactly what the command line trains:
+
+- the model family from `custom_config["model"]`: a causal LM (`lstm`, `gru`, `rnn`, `gpt`; started from the
+  unigram output bias) or a BERT masked LM (`bert`), each with its default preset unless `preset` is given;
+- the `tf.distribute` strategy from `custom_config["distribute"]` through `keras_llm.distribute` (default
+  `"auto"`, the command's default: TPU / multi-worker / mirrored over several GPUs / one device);
+- resumable: `keras_llm.training.backup.BackupAndRestore` (weights, optimizer and dropout seed states) every
+  `checkpoint_every` steps in `<Trainer node dir>/backup/<run key>` (`backup_dir`), a folder that outlives the
+  execution: TFX re-executes a failed Trainer with new output artifacts, and the rerun, which has the same run
+  key (a hash of the inputs' URIs and the settings), resumes from the last checkpoint. The folder is removed
+  when training completes; a run that is never rerun leaves its folder behind.
+
+Outputs: the serving SavedModel in `fn_args.serving_model_dir` (causal: generate / generate_with_options /
+score; masked: fill_mask / embed), the Keras run directory (`model.keras`, `tokenizer/`, `train_config.json`,
+`metrics.json`) next to it in the `Model` artifact (`tfx_components.model_paths.keras_run_path`), which the
+evaluator reads, and TensorBoard logs plus a copy of `metrics.json` in `fn_args.model_run_dir`.
 """
 import dataclasses
 import json
 import os
-import time
 
-import keras
-
-from keras_llm.data import causal_lm_dataset
+from keras_llm import distribute
 from keras_llm.export import save_serving_model
-from keras_llm.models import from_preset
-from keras_llm.tokenizers import load_tokenizer
-from keras_llm.training import compile_language_model
+from keras_llm.training.model_registry import MODEL_KINDS
+from keras_llm.training.train_config import TrainConfig
+from keras_llm.training.trainer import train_language_model
 
-DEFAULT_PRESETS = {"gpt": "gpt-tiny", "lstm": "lstm-small", "gru": "lstm-small", "rnn": "lstm-small"}
+from tfx_components.model_paths import keras_run_path
 
-
-@dataclasses.dataclass
-class TrainingConfig:
-    """`custom_config` of the trainer (JSON-able). `model_options` override the preset's architecture."""
-
-    model: str = "gpt"
-    preset: str = None
-    model_options: dict = dataclasses.field(default_factory=dict)
-    seq_len: int = 64
-    batch_size: int = 16
-    learning_rate: float = 3e-3
-    warmup_steps: int = 20
-    seed: int = 0
-    max_new_tokens: int = 32
-    text_feature: str = "text"
-
-    @classmethod
-    def from_custom_config(cls, custom_config):
-        known = {f.name for f in dataclasses.fields(cls)}
-        options = {k: v for k, v in (custom_config or {}).items() if k in known}
-        unknown = sorted(set(custom_config or {}) - known - {"vocabulary_uri"})
-        if unknown:
-            raise ValueError(f"custom_config: unknown key(s) {unknown} (known: {sorted(known)})")
-        return cls(**options)
+# The preset of each family when `preset` is not given: small, quick models (the pipeline's defaults).
+DEFAULT_PRESETS = {"gpt": "gpt-tiny", "lstm": "lstm-small", "gru": "lstm-small", "rnn": "lstm-small",
+                   "bert": "bert-tiny"}
+# TrainConfig fields a pipeline may set through custom_config (the rest come from fn_args).
+PIPELINE_SETTINGS = ("model", "preset", "seq_len", "batch_size", "learning_rate", "warmup_steps", "seed",
+                     "deterministic", "mixed_precision", "distribute", "tpu", "shard_by", "num_layers", "hidden_dim",
+                     "num_heads", "dropout", "steps_per_epoch", "checkpoint_every", "log_every", "sample_prompts",
+                     "sample_tokens", "max_new_tokens", "verbose")
+ARCHITECTURE_SETTINGS = ("num_layers", "hidden_dim", "num_heads", "dropout")
+# Set by TextTrainerExecutor, not by the pipeline's author.
+EXECUTOR_KEYS = ("vocabulary_uri", "backup_root", "run_key")
 
 
-def build_model(config, vocabulary_size):
-    if config.model not in DEFAULT_PRESETS:
-        raise ValueError(f"custom_config.model: {config.model!r} is not a causal LM ({sorted(DEFAULT_PRESETS)})")
-    preset = config.preset or DEFAULT_PRESETS[config.model]
-    options = dict(config.model_options)
-    if config.model in ("lstm", "gru", "rnn"):
-        options.setdefault("cell", config.model)
-    return from_preset(preset, vocabulary_size, **options)
+def train_config_from_fn_args(fn_args):
+    """The `TrainConfig` of a Trainer execution: `fn_args.custom_config` (the `PIPELINE_SETTINGS`, plus
+    `model_options` for the architecture ones and `text_feature`) over the pipeline defaults, with the data,
+    length and output locations from `fn_args`.
+
+    Args:
+        fn_args: TFX's `FnArgs` (train_files, eval_files, train_steps, serving_model_dir, model_run_dir,
+            custom_config with `vocabulary_uri` and `backup_root` from `TextTrainerExecutor`).
+
+    Returns:
+        A validated `TrainConfig`. Raises ValueError (one line) for an unknown key or family.
+
+    Example:
+        >>> config = train_config_from_fn_args(fn_args)   # custom_config={"model": "bert", "distribute": "none"}
+        >>> config.model, config.preset, config.steps
+        ('bert', 'bert-tiny', 200)
+    """
+    custom = dict(fn_args.custom_config or {})
+    settings = {key: custom.pop(key) for key in PIPELINE_SETTINGS if key in custom}
+    options = custom.pop("model_options", None) or {}
+    bad = sorted(set(options) - set(ARCHITECTURE_SETTINGS))
+    if bad:
+        raise ValueError(f"custom_config.model_options: unknown key(s) {bad} (known: {list(ARCHITECTURE_SETTINGS)})")
+    settings.update(options)
+    field = custom.pop("text_feature", "text")
+    unknown = sorted(set(custom) - set(EXECUTOR_KEYS))
+    if unknown:
+        raise ValueError(f"custom_config: unknown key(s) {unknown} (known: {sorted(PIPELINE_SETTINGS)}, "
+                         f"model_options, text_feature)")
+    model = settings.setdefault("model", "gpt")
+    if MODEL_KINDS.get(model) is None or MODEL_KINDS[model].task not in ("causal", "masked"):
+        families = sorted(k for k, v in MODEL_KINDS.items() if v.task in ("causal", "masked"))
+        raise ValueError(f"custom_config.model: {model!r} is not a language model family ({', '.join(families)})")
+    if not custom.get("vocabulary_uri"):
+        raise ValueError("custom_config has no vocabulary_uri (TextTrainer's executor sets it)")
+    settings.setdefault("preset", DEFAULT_PRESETS[model])
+    settings.setdefault("verbose", 2)
+    serving_dir = fn_args.serving_model_dir
+    backup_root = custom.get("backup_root") or os.path.join(os.path.dirname(serving_dir), "backup")
+    return TrainConfig(
+        **settings, train=list(fn_args.train_files), valid=list(fn_args.eval_files), field=field,
+        tokenizer_dir=custom["vocabulary_uri"], steps=int(fn_args.train_steps),
+        output=keras_run_path(os.path.dirname(serving_dir)), serving_dir=serving_dir,
+        tensorboard_dir=fn_args.model_run_dir,
+        backup_dir=os.path.join(backup_root, custom.get("run_key") or "run")).validate()
+
+
+def _export(model, tokenizer, path, version=None, replace=True, **options):
+    """The trainer's exporter: the SavedModel goes to `fn_args.serving_model_dir` itself, not to a version
+    folder inside it (TFX's Pusher versions it), so `version` is unused; a rerun overwrites it (`replace`)."""
+    del version, replace
+    return save_serving_model(model, tokenizer, path, **options)
 
 
 def run_fn(fn_args):
-    config = TrainingConfig.from_custom_config(fn_args.custom_config)
-    keras.utils.set_random_seed(config.seed)
-    tokenizer = load_tokenizer(fn_args.custom_config["vocabulary_uri"])
-    train = causal_lm_dataset(fn_args.train_files, tokenizer, config.seq_len, config.batch_size, seed=config.seed,
-                              repeat=True, field=config.text_feature)
-    evaluation = causal_lm_dataset(fn_args.eval_files, tokenizer, config.seq_len, config.batch_size, shuffle=False,
-                                   repeat=True, field=config.text_feature)
-    model = build_model(config, tokenizer.vocabulary_size)
-    steps = int(fn_args.train_steps)
-    compile_language_model(model, optimizer={"learning_rate": config.learning_rate, "total_steps": steps,
-                                             "warmup_steps": min(config.warmup_steps, steps // 2)})
-    callbacks = [keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq=max(steps // 20, 1))]
-    print(f"TextTrainer: training a {config.model} model for {steps} steps of {config.batch_size} x {config.seq_len} "
-          f"tokens ...", flush=True)
-    start = time.perf_counter()
-    history = model.fit(train, steps_per_epoch=steps, epochs=1, callbacks=callbacks, verbose=2)
-    seconds = time.perf_counter() - start
-    results = model.evaluate(evaluation, steps=int(fn_args.eval_steps or 10), return_dict=True, verbose=0)
-    print(f"TextTrainer: perplexity {results.get('perplexity', float('nan')):.3f} on {int(fn_args.eval_steps or 10)} "
-          f"eval batches; exporting the serving SavedModel to {fn_args.serving_model_dir} ...", flush=True)
-    save_serving_model(model, tokenizer, fn_args.serving_model_dir, max_new_tokens=config.max_new_tokens)
-    metrics = {
-        "train_loss": float(history.history["loss"][-1]),
-        "eval_loss": float(results["loss"]),
-        "eval_perplexity": float(results.get("perplexity", 0.0)),
-        "tokens_per_second": steps * config.batch_size * config.seq_len / seconds,
-        "num_parameters": int(model.count_params()),
-        "model": config.model,
-    }
-    with open(os.path.join(fn_args.model_run_dir, "metrics.json"), "w") as f:
+    """Trains the model `fn_args.custom_config` describes (see the module docstring).
+
+    Args:
+        fn_args: TFX's `FnArgs`, as TFX's GenericExecutor builds it (`TextTrainerExecutor` adds
+            `vocabulary_uri`, `backup_root` and `run_key` to its custom_config).
+
+    Example:
+        >>> TextTrainer(examples=..., vocabulary=..., train_args=tfx.proto.TrainArgs(num_steps=200),
+        ...             eval_args=tfx.proto.EvalArgs(num_steps=10),
+        ...             custom_config={"model": "bert", "distribute": "auto", "checkpoint_every": 50})
+    """
+    config = train_config_from_fn_args(fn_args)
+    strategy = distribute.make_strategy(config.distribute, config.tpu)  # first, before any other TF op
+    task = MODEL_KINDS[config.model].task
+    print(f"TextTrainer: training a {config.model} {task} LM ({config.preset}) for {config.steps} steps of "
+          f"{config.batch_size} x {config.seq_len} tokens on {type(strategy).__name__} "
+          f"({strategy.num_replicas_in_sync} replica(s)); checkpoints every {config.checkpoint_every} steps in "
+          f"{config.backup_dir} ...", flush=True)
+    result = train_language_model(config, strategy=strategy, exporter=_export)
+    metrics = dict(result.metrics, task=task, preset=config.preset, strategy=type(strategy).__name__,
+                   num_replicas=int(strategy.num_replicas_in_sync), keras_run=config.output)
+    print(f"TextTrainer: {', '.join(f'{k} {metrics[k]:.3f}' for k in ('loss', 'val_loss') if metrics.get(k))}; "
+          f"SavedModel in {fn_args.serving_model_dir}", flush=True)
+    os.makedirs(fn_args.model_run_dir, exist_ok=True)
+    with open(os.path.join(fn_args.model_run_dir, "metrics.json"), "w", encoding="utf-8") as f:
         json.dump(metrics, f, indent=2)
+    return dataclasses.replace(result, metrics=metrics)
