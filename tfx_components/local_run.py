@@ -5,10 +5,12 @@ import time
 
 from keras_llm import datasets
 
+from tfx_components.perplexity_evaluator.executor import DEFAULT_MAX_UNIGRAM_RATIO
 from tfx_components.pipeline import run_pipeline
 from tfx_components.training_stage import TrainingStage
 
 DEFAULT_PROMPTS = ("the small dog", "a teacher", "")
+DEFAULT_MASK_PROMPTS = ("the small <mask> sees a cat .", "a teacher <mask> the book .")
 
 
 def write_builtin_corpus(data_dir, num_documents=1500, seed=0):
@@ -31,31 +33,52 @@ def latest_artifact(metadata_path, type_name):
 
 
 def run_local_pipeline(data_dir, output_dir, *, model="gpt", tokenizer="word", vocab_size=1000, train_steps=600,
-                       seq_len=64, batch_size=16, learning_rate=3e-3, model_options=None, perplexity_threshold=1e9,
+                       seq_len=64, batch_size=16, learning_rate=3e-3, model_options=None, distribute="auto",
+                       checkpoint_every=100, perplexity_threshold=None, max_unigram_ratio=DEFAULT_MAX_UNIGRAM_RATIO,
                        tolerance=0.05, latency_budget_ms=5000.0, enable_cache=True, prompts=DEFAULT_PROMPTS,
                        pipeline_name="keras_llm"):
     """Runs the pipeline on `data_dir` into `output_dir` and returns a summary: whether this run pushed a
-    model and where, its eval perplexity, generations from the pushed SavedModel, and the TensorBoard dir.
+    model and where, its evaluation (perplexity, the unigram baseline's, the blessing and why), outputs of the
+    pushed SavedModel (continuations of `prompts` for a causal LM, fill-mask predictions for `bert`), and the
+    TensorBoard dir.
+
+    Args:
+        data_dir: directory of .txt / .jsonl corpus files. output_dir: where everything goes (layout below).
+        model: the family, `gpt`, `lstm`, `gru`, `rnn` (causal LMs) or `bert` (a masked LM).
+        tokenizer, vocab_size: what VocabularyGen trains.
+        train_steps, seq_len, batch_size, learning_rate, model_options: the training run (`model_options`:
+            `num_layers`, `hidden_dim`, `num_heads`, `dropout` over the family's preset).
+        distribute: `keras_llm.distribute` strategy name ("auto", as `keras-llm train`).
+        checkpoint_every: steps between the trainer's resumable checkpoints.
+        perplexity_threshold, max_unigram_ratio, tolerance: the blessing bounds (`PerplexityEvaluator`; by
+            default at most 0.9x the unigram baseline's perplexity, no absolute bound).
+        latency_budget_ms: the serving validator's p95 budget.
 
     Layout: `output_dir/pipeline` (artifacts), `output_dir/metadata.sqlite` (ML Metadata),
     `output_dir/serving/<version>` (pushed SavedModels).
+
+    Example:
+        >>> summary = run_local_pipeline("data/", "out/", model="lstm", train_steps=300)
+        >>> summary["pushed"], summary["evaluation"]["perplexity"], summary["evaluation"]["unigram_perplexity"]
     """
     output_dir = os.path.abspath(output_dir)
     pipeline_root = os.path.join(output_dir, "pipeline")
     metadata_path = os.path.join(output_dir, "metadata.sqlite")
     serving_dir = os.path.join(output_dir, "serving")
     custom_config = {"model": model, "seq_len": seq_len, "batch_size": batch_size, "learning_rate": learning_rate,
+                     "distribute": distribute, "checkpoint_every": checkpoint_every,
                      "model_options": model_options or {}}
     stage = TrainingStage(serving_dir=serving_dir, custom_config=custom_config, train_steps=train_steps,
-                          perplexity_threshold=perplexity_threshold, tolerance=tolerance,
-                          latency_budget_ms=latency_budget_ms)
+                          perplexity_threshold=perplexity_threshold, max_unigram_ratio=max_unigram_ratio,
+                          tolerance=tolerance, latency_budget_ms=latency_budget_ms)
     start = time.perf_counter()
     run_pipeline(pipeline_name, pipeline_root, os.path.abspath(data_dir), metadata_path, tokenizer_kind=tokenizer,
                  vocab_size=vocab_size, enable_cache=enable_cache, training=stage)
     summary = {"seconds": time.perf_counter() - start, "pipeline_root": pipeline_root,
                "metadata_path": metadata_path, "tensorboard_logdir": os.path.join(pipeline_root, "TextTrainer")}
     anomalies = latest_artifact(metadata_path, "ExampleAnomalies")
-    summary["data_anomalies"] = bool(anomalies and anomalies.custom_properties["has_anomalies"].int_value) if anomalies and "has_anomalies" in anomalies.custom_properties else False
+    flags = anomalies.custom_properties if anomalies is not None else {}
+    summary["data_anomalies"] = "has_anomalies" in flags and bool(flags["has_anomalies"].int_value)
     evaluation = latest_artifact(metadata_path, "ModelEvaluation")
     if evaluation is not None:
         with open(os.path.join(evaluation.uri, "metrics.json")) as f:
@@ -64,8 +87,30 @@ def run_local_pipeline(data_dir, output_dir, *, model="gpt", tokenizer="word", v
     summary["pushed"] = bool(pushed and pushed.custom_properties["pushed"].int_value)
     if summary["pushed"]:
         summary["pushed_model"] = pushed.custom_properties["pushed_destination"].string_value
-        summary["generations"] = generate_from(summary["pushed_model"], list(prompts))
+        if "fill_mask" in saved_model_signatures(summary["pushed_model"]):
+            summary["fill_mask"] = fill_mask_from(summary["pushed_model"], list(DEFAULT_MASK_PROMPTS))
+        else:
+            summary["generations"] = generate_from(summary["pushed_model"], list(prompts))
     return summary
+
+
+def saved_model_signatures(model_dir):
+    """The signature names of a SavedModel."""
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (registers the ops)
+
+    return sorted(tf.saved_model.load(model_dir).signatures)
+
+
+def fill_mask_from(model_dir, texts):
+    """The top predictions of a pushed masked LM's `fill_mask` signature for each `<mask>` in `texts`."""
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401  (registers the ops)
+
+    out = tf.saved_model.load(model_dir).signatures["fill_mask"](texts=tf.constant(texts))
+    tokens, counts = out["tokens"].numpy(), out["num_masks"].numpy()
+    return [{"text": text, "predictions": [[t.decode("utf-8", "replace") for t in row] for row in rows[:count]]}
+            for text, rows, count in zip(texts, tokens, counts)]
 
 
 # Decoding of the demo generations: top-p sampling with a mild repetition penalty and no repeated trigram
@@ -96,13 +141,21 @@ def print_summary(summary):
         print("data anomalies found: training did not run (see the TextDataValidator summary.txt)")
     if "evaluation" in summary:
         e = summary["evaluation"]
-        print(f"eval perplexity {e['perplexity']:.3f} over {e['num_tokens']} tokens; blessed: {e['blessed']} ({e['reason']})")
+        unigram = e.get("unigram_perplexity")
+        against = f" (unigram baseline {unigram:.3f}, ratio {e['perplexity'] / unigram:.3f})" if unigram else ""
+        print(f"eval {e.get('task', 'causal')} perplexity {e['perplexity']:.3f} over {e['num_tokens']} tokens"
+              f"{against}; blessed: {e['blessed']} ({e['reason']})")
     if summary["pushed"]:
         print(f"pushed model: {summary['pushed_model']}")
-        settings = ", ".join(f"{k} {v}" for k, v in DEMO_DECODING.items())
-        print(f"generations (generate_with_options: {settings}):")
-        for g in summary["generations"]:
-            print(f"  {g['prompt']!r} -> {g['continuation']!r}")
+        if "fill_mask" in summary:
+            print("fill_mask (top predictions per <mask>):")
+            for f in summary["fill_mask"]:
+                print(f"  {f['text']!r} -> {f['predictions']}")
+        else:
+            settings = ", ".join(f"{k} {v}" for k, v in DEMO_DECODING.items())
+            print(f"generations (generate_with_options: {settings}):")
+            for g in summary["generations"]:
+                print(f"  {g['prompt']!r} -> {g['continuation']!r}")
     else:
         print("no model was pushed by this run")
     print(f"TensorBoard: tensorboard --logdir {summary['tensorboard_logdir']}")

@@ -1,10 +1,13 @@
 """The whole pipeline on LocalDagRunner, checked through its ML Metadata store (SQLite).
 
-Four runs share one store: a clean corpus (everything executes once and a model is pushed), the same again
-(everything is served from the cache), a deliberately worse model (not blessed against the pushed baseline,
-nothing pushed), and a corrupted corpus (TextDataValidator reports anomalies; every node gated by
+Five runs share one store: a clean corpus (everything executes once and an LSTM is pushed: its eval perplexity
+is well below the unigram baseline's), the same again (everything is served from the cache), a deliberately
+worse model (1 step: at the unigram baseline and worse than the pushed model; not blessed, nothing pushed), the
+BERT family (a masked LM trained, scored on masked positions, served; judged on the unigram rule since the
+pushed LSTM is not comparable), and a corrupted corpus (TextDataValidator reports anomalies; every node gated by
 `tfx.dsl.Cond` -- vocabulary, training, evaluation, push, and the `add_components` hook's node -- does not run).
 """
+import json
 import os
 
 import pytest
@@ -24,8 +27,11 @@ DATA_NODES = {"TextExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator"
               "VocabularyGen", "ByteVocabularyGen"}
 MODEL_NODES = {"TextTrainer", "PerplexityEvaluator", "ServingValidator", "Pusher"}
 GATED_NODES = {"VocabularyGen", "ByteVocabularyGen"} | MODEL_NODES
-TRAINING = {"model": "lstm", "seq_len": 16, "batch_size": 8, "learning_rate": 0.01, "max_new_tokens": 8,
+# A 32-wide LSTM, started (as keras-llm train starts it) from the unigram output bias: 60 steps take it to
+# ~0.6x the unigram baseline's eval perplexity; 1 step leaves it at ~1.0x.
+TRAINING = {"model": "lstm", "seq_len": 32, "batch_size": 16, "learning_rate": 0.02, "max_new_tokens": 8,
             "model_options": {"hidden_dim": 32, "num_layers": 1}}
+BERT = {"model": "bert", "seq_len": 32, "batch_size": 16, "hidden_dim": 32, "num_layers": 1, "num_heads": 2}
 Execution = metadata_store_pb2.Execution
 
 
@@ -60,11 +66,22 @@ def output_artifacts(store, execution):
     return result
 
 
-def stage(root, train_steps):
+def stage(root, train_steps, custom_config=TRAINING):
     from tfx_components.training_stage import TrainingStage
 
-    return TrainingStage(serving_dir=str(root / "serving"), custom_config=TRAINING, train_steps=train_steps,
-                         eval_steps=2, tolerance=0.05, latency_budget_ms=60_000.0)
+    # The blessing bounds are the defaults: at most 0.9x the unigram baseline, within 5% of the blessed model.
+    return TrainingStage(serving_dir=str(root / "serving"), custom_config=custom_config, train_steps=train_steps,
+                         eval_steps=2, latency_budget_ms=60_000.0)
+
+
+def evaluation_metrics(store, execution):
+    [evaluation] = output_artifacts(store, execution)["evaluation"]
+    with open(os.path.join(evaluation.uri, "metrics.json")) as f:
+        return json.load(f)
+
+
+def pushed_flags(store, execution):
+    return [p.custom_properties["pushed"].int_value for p in output_artifacts(store, execution)["pushed_model"]]
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +90,7 @@ def pipeline_runs(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("data_pipeline")
     data = root / "data"
-    documents = grammar_documents(60, sentences_per_document=(1, 3), seed=3)
+    documents = grammar_documents(240, sentences_per_document=(1, 3), seed=3)
     write_corpus(documents, data / "corpus.txt")
     arguments = (PIPELINE_NAME, str(root / "pipeline_root"), str(data), str(root / "metadata.sqlite"))
     options = {"tokenizer_kind": "word", "vocab_size": 300, "add_components": add_byte_vocabulary}
@@ -81,8 +98,9 @@ def pipeline_runs(tmp_path_factory):
     run_pipeline(*arguments, **options, training=stage(root, 60))
     run_pipeline(*arguments, **options, training=stage(root, 60))
     run_pipeline(*arguments, **options, training=stage(root, 1))  # a much worse model
+    run_pipeline(*arguments, **options, training=stage(root, 20, BERT))  # another family
     os.remove(data / "corpus.txt")  # corrupted: invalid UTF-8 in most lines, each line three times
-    corrupted = [doc.encode() + b" \xff\xfe" for doc in documents[:40]] * 3 + [doc.encode() for doc in documents[40:]]
+    corrupted = [doc.encode() + b" \xff\xfe" for doc in documents[:160]] * 3 + [doc.encode() for doc in documents[160:]]
     (data / "corrupted.txt").write_bytes(b"\n".join(corrupted) + b"\n")
     run_pipeline(*arguments, **options, training=stage(root, 60))
 
@@ -92,7 +110,7 @@ def pipeline_runs(tmp_path_factory):
 
 def test_first_run_executes_each_component_once_and_registers_its_artifacts(pipeline_runs):
     store, runs, root = pipeline_runs
-    assert len(runs) == 4
+    assert len(runs) == 5
     first = runs[0]
     assert DATA_NODES | MODEL_NODES <= set(first)
     types = {}
@@ -123,11 +141,16 @@ def test_first_run_trains_blesses_and_pushes_a_servable_model(pipeline_runs):
         assert [e.last_known_state for e in first[node]] == [Execution.COMPLETE], node
     [blessing] = output_artifacts(store, first["PerplexityEvaluator"][0])["blessing"]
     assert blessing.custom_properties["blessed"].int_value == 1
+    metrics = evaluation_metrics(store, first["PerplexityEvaluator"][0])
+    print(f"run 1: eval perplexity {metrics['perplexity']:.2f}, unigram baseline {metrics['unigram_perplexity']:.2f}")
+    assert metrics["task"] == "causal" and metrics["max_unigram_ratio"] == 0.9 and metrics["unigram_ratio"] < 0.8
+    assert metrics["perplexity_threshold"] is None and metrics["baseline_perplexity"] is None
     [infra] = output_artifacts(store, first["ServingValidator"][0])["blessing"]
     assert infra.custom_properties["blessed"].int_value == 1
     [pushed] = output_artifacts(store, first["Pusher"][0])["pushed_model"]
     assert pushed.custom_properties["pushed"].int_value == 1
     destination = pushed.custom_properties["pushed_destination"].string_value
+    # the only version pushed over all five runs
     assert os.path.dirname(destination) == str(root / "serving") and os.listdir(root / "serving") == [os.path.basename(destination)]
     from tf_only import run_tf_only
 
@@ -159,28 +182,59 @@ def test_second_run_is_served_from_the_cache(pipeline_runs):
     # same model and withholds a second blessing, so nothing is pushed twice.
     [blessing] = output_artifacts(store, second["PerplexityEvaluator"][0])["blessing"]
     assert blessing.custom_properties["already_blessed"].int_value == 1
-    assert len(os.listdir(root / "serving")) == 1
+    assert pushed_flags(store, second["Pusher"][0]) == [0]
 
 
 def test_worse_model_is_not_blessed_and_not_pushed(pipeline_runs):
     store, runs, root = pipeline_runs
-    third = runs[2]
+    first, third = runs[0], runs[2]
     assert [e.last_known_state for e in third["TextTrainer"]] == [Execution.COMPLETE]  # retrained
     assert [e.last_known_state for e in third["TextExampleGen"]] == [Execution.CACHED]
     [blessing] = output_artifacts(store, third["PerplexityEvaluator"][0])["blessing"]
     assert blessing.custom_properties["blessed"].int_value == 0
-    assert blessing.custom_properties["baseline_model_id"].int_value > 0  # judged against the pushed model
-    pushed = output_artifacts(store, third["Pusher"][0])["pushed_model"]
-    assert [p.custom_properties["pushed"].int_value for p in pushed] == [0]
-    assert len(os.listdir(root / "serving")) == 1
+    [pushed_model] = output_artifacts(store, first["TextTrainer"][0])["model"]
+    assert blessing.custom_properties["baseline_model_id"].int_value == pushed_model.id  # judged against it
+    metrics, blessed_run = (evaluation_metrics(store, run["PerplexityEvaluator"][0]) for run in (third, first))
+    print(f"run 3 (1 step): eval perplexity {metrics['perplexity']:.2f}, unigram baseline "
+          f"{metrics['unigram_perplexity']:.2f}, blessed model {metrics['baseline_perplexity']:.2f}")
+    # Either bound alone refuses it: it learned nothing beyond the unigram model, and is far worse than the
+    # pushed model (scored again here: the same figure as when that one was blessed).
+    assert metrics["unigram_ratio"] > 0.9 and metrics["baseline_perplexity"] == pytest.approx(blessed_run["perplexity"])
+    assert metrics["perplexity"] > 1.2 * metrics["baseline_perplexity"]
+    assert "unigram baseline" in metrics["reason"] and "blessed baseline" in metrics["reason"]
+    assert pushed_flags(store, third["Pusher"][0]) == [0]
+
+
+def test_bert_family_trains_a_masked_lm_and_is_judged_on_masked_perplexity(pipeline_runs):
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401
+
+    from tfx_components.model_paths import serving_model_path
+
+    store, runs, root = pipeline_runs
+    fourth = runs[3]
+    for node in MODEL_NODES:
+        assert [e.last_known_state for e in fourth[node]] == [Execution.COMPLETE], node
+    [model] = output_artifacts(store, fourth["TextTrainer"][0])["model"]
+    assert "fill_mask" in tf.saved_model.load(serving_model_path(model.uri)).signatures
+    [infra] = output_artifacts(store, fourth["ServingValidator"][0])["blessing"]
+    assert infra.custom_properties["blessed"].int_value == 1  # it serves
+    metrics = evaluation_metrics(store, fourth["PerplexityEvaluator"][0])
+    print(f"run 4 (bert, 20 steps): masked perplexity {metrics['perplexity']:.2f} over {metrics['num_tokens']} "
+          f"masked tokens, unigram baseline {metrics['unigram_perplexity']:.2f}")
+    assert metrics["task"] == "masked" and "not comparable" in metrics["baseline_note"]
+    assert metrics["baseline_perplexity"] is None  # the pushed LSTM's causal perplexity is not its baseline
+    # 20 steps from a zero output bias leave a BERT above the unigram model: the default bound refuses it
+    assert metrics["unigram_ratio"] > 0.9 and not metrics["blessed"] and "unigram baseline" in metrics["reason"]
+    assert pushed_flags(store, fourth["Pusher"][0]) == [0]
 
 
 def test_corrupted_corpus_is_reported_and_blocks_the_vocabulary(pipeline_runs):
     store, runs, root = pipeline_runs
-    third = runs[3]
-    assert not set(third) & GATED_NODES  # skipped by tfx.dsl.Cond: no execution, no artifact
-    assert all(e.last_known_state == Execution.COMPLETE for executions in third.values() for e in executions)
-    [anomalies] = output_artifacts(store, third["TextDataValidator"][0])["anomalies"]
+    fifth = runs[4]
+    assert not set(fifth) & GATED_NODES  # skipped by tfx.dsl.Cond: no execution, no artifact
+    assert all(e.last_known_state == Execution.COMPLETE for executions in fifth.values() for e in executions)
+    [anomalies] = output_artifacts(store, fifth["TextDataValidator"][0])["anomalies"]
     assert anomalies.custom_properties["has_anomalies"].int_value == 1
     checks = anomalies.custom_properties["anomaly_checks"].string_value
     assert "invalid_utf8" in checks and "duplicates" in checks
