@@ -19,11 +19,19 @@ Method (both sides in the same process and run, on the same file):
   line, pack into blocks of seq_len + 1 tokens every seq_len tokens, and form (inputs, targets) int32 batches
   [batch_size, seq_len]. Ours iterates a full epoch of `causal_lm_dataset(path, ..., shuffle=False)` (iterator
   creation included, as in every epoch of `fit`); HF reads lines in Python and packs with numpy.
-  Tokens = tokens in the stream (ids + one <eos> per line). Sides alternate for `--repeats` rounds; the best
-  wall time gives `*_tokens_per_sec` and `ratio`, median wall times `ratio_median`, and the best process CPU
-  time `*_tokens_per_cpu_sec` and `ratio_cpu` (less sensitive to other load on the machine).
+  Tokens = tokens in the stream (ids + one <eos> per line). Sides alternate (ABAB.., BABA.. on odd rounds)
+  for `--repeats` rounds. Headline, as in the other benchmarks: medians. `ratio` = ours / HF of the median
+  wall-clock tokens/s (`*_tokens_per_sec`), `ratio_cpu` of the median per-process-CPU-second rates (less
+  sensitive to other load), `ratio_best` of the best rounds (`*_tokens_per_sec_best`); `meets_target` needs
+  `ratio` and `ratio_cpu` >= 2.
+- Second peer figure, default threads (`--no-default-threads` skips it): a child process, not pinned, with the
+  caller's thread settings, runs the same end-to-end work with each library's defaults: our
+  `causal_lm_dataset` without options (TF's thread pools, tf.data autotuning) and HF's batch encoding (the
+  faster of `encode_batch_fast` / `encode_batch`) on its default Rayon pool (all the process's cores), both
+  loaded from the files saved here. `ratio_default_threads` (and `_cpu`) compares the two, alternated in that
+  process; `ratio_one_thread_vs_hf_default_threads` is our one-thread headline rate over HF's default one.
 
-Run from the repository root: `.venv-tfx/bin/python benchmarks/tokenizer_throughput.py [--text PATH] ...`
+Run from the repository root: `.venv-tfx/bin/python benchmarks/tokenizer_throughput.py [--text PATH] [--quick] ...`
 Prints one JSON line on stdout; logs go to stderr. Timings on a shared machine are noisy: use --repeats 7+.
 """
 import argparse
@@ -31,22 +39,43 @@ import itertools
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.update(RAYON_NUM_THREADS="1", RAYON_RS_NUM_CPUS="1", TOKENIZERS_PARALLELISM="false", OMP_NUM_THREADS="1")
+ONE_THREAD_ENV = dict(RAYON_NUM_THREADS="1", RAYON_RS_NUM_CPUS="1", TOKENIZERS_PARALLELISM="false", OMP_NUM_THREADS="1")
+DEFAULT_ENV = {name: os.environ.get(name) for name in ONE_THREAD_ENV}  # as the caller set them (usually unset)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_TEXT = os.path.join(REPO, "..", "shared", "data", "wikitext-2", "valid.txt")
 CONTROL_CHARS = r"[\x{0}-\x{8}\x{b}\x{c}\x{e}-\x{1f}\x{7f}-\x{9f}]"  # the set keras_llm's normalization removes
 ASCII_SPACE = " \t\n\r\x0b\x0c"  # what tf.strings.strip strips when blank lines are dropped
 EOS_ID = 3
+HF_FILE = "hf_tokenizer.json"  # beside our tokenizer.json in the work directory
 
 
 def log(*args):
     print(*args, file=sys.stderr, flush=True)
+
+
+def rates(times, tokens):
+    """`times`: [(wall, cpu)] per round -> median and best wall-clock tokens/s, median tokens per CPU second."""
+    walls, cpus = zip(*times)
+    return {"tokens_per_sec": tokens / statistics.median(walls), "tokens_per_sec_best": tokens / min(walls),
+            "tokens_per_cpu_sec": tokens / statistics.median(cpus)}
+
+
+def alternate(functions, repeats):
+    """Runs each of `functions` (name -> callable) once per round, in reversed order on odd rounds, so that
+    slow phases of other load hit both; -> name -> [(wall, cpu seconds)] per round."""
+    times = {name: [] for name in functions}
+    for r in range(repeats):
+        for name in list(functions)[:: 1 if r % 2 == 0 else -1]:
+            times[name].append(timed(functions[name]))
+        log(f"round {r}: wall/cpu s: " + ", ".join(f"{k} {v[-1][0]:.4f}/{v[-1][1]:.4f}" for k, v in times.items()))
+    return times
 
 
 def synthetic_text(path, lines=4000):
@@ -114,19 +143,76 @@ def timed(fn, *args):
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
+def fastest_form(tok, path, args, forms):
+    """The HF call (of `forms` it has) with the best of 3 end-to-end times, and those times."""
+    forms = {f: min(timed(hf_pipeline, tok, path, args.seq_len, args.batch_size, f)[0] for _ in range(3))
+             for f in forms if hasattr(tok, f)}
+    return min(forms, key=forms.get), {k: round(v, 4) for k, v in forms.items()}
+
+
+def default_threads_child(args):
+    """The `--default-threads-child DIR` process: both pipelines with their libraries' default threading (TF's
+    and tf.data's defaults, HF's Rayon pool over all cores the process may use, batch calls), the tokenizers
+    loaded from DIR; prints one JSON line of round times for the parent."""
+    import tensorflow as tf
+    from tokenizers import Tokenizer
+
+    from keras_llm.data import causal_lm_dataset
+    from keras_llm.tokenizers import WordPieceTokenizer
+
+    ours = WordPieceTokenizer.load(args.default_threads_child)
+    hf = Tokenizer.from_file(os.path.join(args.default_threads_child, HF_FILE))
+    dataset = causal_lm_dataset(args.text, ours, args.seq_len, args.batch_size, shuffle=False)
+    batched = sum(int(tf.size(x)) for x, _ in dataset)  # a warm-up, and the ids batched (checked by the parent)
+    hf_form, forms = fastest_form(hf, args.text, args, ("encode_batch_fast", "encode_batch"))
+    log(f"default threads ({len(os.sched_getaffinity(0))} cores): hf batch forms (best of 3, s): {forms} -> {hf_form}")
+    times = alternate({"ours": lambda: [None for _ in dataset],
+                       "hf": lambda: hf_pipeline(hf, args.text, args.seq_len, args.batch_size, hf_form)}, args.repeats)
+    print(json.dumps({"times": times, "hf_form": hf_form, "cores": len(os.sched_getaffinity(0)),
+                      "batched_tokens": batched}))
+
+
+def run_default_threads_child(args, path, workdir, cores):
+    """Runs `default_threads_child` in a fresh process with the caller's thread settings and all of `cores`
+    (this process is pinned and its thread pools are fixed at one thread) -> its parsed JSON line."""
+    env = {name: value for name, value in os.environ.items() if name not in DEFAULT_ENV}
+    env.update({name: value for name, value in DEFAULT_ENV.items() if value is not None})
+    command = [sys.executable, os.path.abspath(__file__), "--default-threads-child", workdir, "--text", path,
+               "--seq-len", str(args.seq_len), "--batch-size", str(args.batch_size), "--repeats", str(args.repeats)]
+    if cores:
+        command += ["--cores", ",".join(map(str, sorted(cores)))]
+    out = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True)
+    if out.returncode:
+        sys.exit(f"tokenizer_throughput: error: the default-threads run exited with {out.returncode}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--text", help="text file, one example per line (default: wikitext-2 valid when present)")
     p.add_argument("--vocab-size", type=int, default=8000)
     p.add_argument("--seq-len", type=int, default=128)
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--parity-lines", type=int, default=2000)
     p.add_argument("--no-pin", action="store_true", help="do not pin the process to one CPU core")
+    p.add_argument("--quick", action="store_true", help="synthetic text, small vocabulary, 2 rounds: a sanity run")
+    p.add_argument("--no-default-threads", action="store_true",
+                   help="skip the second figure (both libraries with their default threads, in a child process)")
+    p.add_argument("--default-threads-child", metavar="DIR", help=argparse.SUPPRESS)
+    p.add_argument("--cores", help=argparse.SUPPRESS)  # the child's CPU set (its parent is pinned to one core)
     args = p.parse_args()
+    if args.default_threads_child:
+        if args.cores:
+            os.sched_setaffinity(0, {int(c) for c in args.cores.split(",")})
+        return default_threads_child(args)
 
-    if not args.no_pin and hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    if args.quick:
+        args.vocab_size, args.repeats = min(args.vocab_size, 2000), 2
+    os.environ.update(ONE_THREAD_ENV)  # before tokenizers' Rayon pool and TF start
+    cores = set(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    if not args.no_pin and cores:
+        os.sched_setaffinity(0, {min(cores)})
     import numpy as np
     import tensorflow as tf
 
@@ -139,7 +225,7 @@ def main():
     workdir = tempfile.mkdtemp(prefix="tokenizer_throughput_")
     if args.text:
         path = label = args.text
-    elif os.path.isfile(DEFAULT_TEXT):
+    elif os.path.isfile(DEFAULT_TEXT) and not args.quick:
         path, label = DEFAULT_TEXT, "../shared/data/wikitext-2/valid.txt"
     else:
         path, label = synthetic_text(os.path.join(workdir, "text.txt")), "synthetic"
@@ -151,6 +237,7 @@ def main():
     vocab = ours.get_vocabulary()
     log(f"trained {len(vocab)} tokens in {time.perf_counter() - start:.1f}s, saved in {workdir}")
     hf = hf_tokenizer(vocab)
+    hf.save(os.path.join(workdir, HF_FILE))
 
     # Parity and token counts (not timed).
     lines = read_lines(path)
@@ -174,46 +261,50 @@ def main():
     options.autotune.enabled = False
     dataset = causal_lm_dataset(path, ours, args.seq_len, args.batch_size, shuffle=False).with_options(options)
 
-    def run_ours():
-        for _ in dataset:
-            pass
-
-    def run_hf(form):
-        hf_pipeline(hf, path, args.seq_len, args.batch_size, form)
-
     # Same batches on both sides? (also warms both up); then the fastest single-thread HF form.
     hf_tokens, hf_batches = hf_pipeline(hf, path, args.seq_len, args.batch_size, "encode_batch")
     ours_batches = [(x.numpy(), y.numpy()) for x, y in dataset]
     identical = len(ours_batches) == len(hf_batches) and all(
         np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) for a, b in zip(ours_batches, hf_batches))
     log(f"batches: ours {len(ours_batches)}, hf {len(hf_batches)}, identical: {identical}")
-    forms = [f for f in ("encode_batch_fast", "encode_batch", "encode") if hasattr(hf, f)]
-    forms = {form: min(timed(run_hf, form)[0] for _ in range(3)) for form in forms}
-    hf_form = min(forms, key=forms.get)
-    log(f"hf forms (best of 3, s): { {k: round(v, 4) for k, v in forms.items()} } -> {hf_form}")
+    hf_form, forms = fastest_form(hf, path, args, ("encode_batch_fast", "encode_batch", "encode"))
+    log(f"hf forms (best of 3, s): {forms} -> {hf_form}")
     setup = min(timed(iter, dataset)[0] for _ in range(3))
     log(f"ours: iter(dataset) alone (per-epoch tf.data function instantiation) takes ~{setup * 1e3:.0f} ms")
 
-    ours_t, hf_t = [], []
-    for r in range(args.repeats):
-        ours_t.append(timed(run_ours))
-        hf_t.append(timed(run_hf, hf_form))
-        log(f"round {r}: wall/cpu s: ours {ours_t[-1][0]:.4f}/{ours_t[-1][1]:.4f}, hf {hf_t[-1][0]:.4f}/{hf_t[-1][1]:.4f}")
-    (ours_wall, ours_cpu), (hf_wall, hf_cpu) = (list(zip(*ours_t)), list(zip(*hf_t)))
-    ours_tps, hf_tps = ours_tokens / min(ours_wall), hf_tokens / min(hf_wall)
-    ratio_median = (ours_tokens / statistics.median(ours_wall)) / (hf_tokens / statistics.median(hf_wall))
-    ratio_cpu = (ours_tokens / min(ours_cpu)) / (hf_tokens / min(hf_cpu))
-    print(json.dumps({
-        "benchmark": "tokenizer_throughput", "text": label, "lines": len(lines), "vocab_size": len(vocab),
-        "seq_len": args.seq_len, "batch_size": args.batch_size, "tokens": ours_tokens, "hf_tokens": hf_tokens,
-        "ours_tokens_per_sec": round(ours_tps), "hf_tokens_per_sec": round(hf_tps),
-        "ratio": round(ours_tps / hf_tps, 3), "ratio_median": round(ratio_median, 3),
-        "ours_tokens_per_cpu_sec": round(ours_tokens / min(ours_cpu)), "hf_tokens_per_cpu_sec": round(hf_tokens / min(hf_cpu)),
-        "ratio_cpu": round(ratio_cpu, 3), "target": 2.0,
-        "parity": round(parity, 4), "batches_identical": identical, "hf_form": hf_form, "threads": 1,
-        "pinned": not args.no_pin, "repeats": args.repeats, "tensorflow": tf.__version__,
-        "tokenizers": tokenizers.__version__,
-    }))
+    times = alternate({"ours": lambda: [None for _ in dataset],
+                       "hf": lambda: hf_pipeline(hf, path, args.seq_len, args.batch_size, hf_form)}, args.repeats)
+    o, h = rates(times["ours"], ours_tokens), rates(times["hf"], hf_tokens)
+    result = {
+        "benchmark": "tokenizer_throughput", "metric": "tokens/s, text -> packed batches, one thread, medians",
+        "text": label, "lines": len(lines), "vocab_size": len(vocab), "seq_len": args.seq_len,
+        "batch_size": args.batch_size, "tokens": ours_tokens, "hf_tokens": hf_tokens,
+        **{f"ours_{k}": round(v) for k, v in o.items()}, **{f"hf_{k}": round(v) for k, v in h.items()},
+        "ratio": round(o["tokens_per_sec"] / h["tokens_per_sec"], 3),
+        "ratio_best": round(o["tokens_per_sec_best"] / h["tokens_per_sec_best"], 3),
+        "ratio_cpu": round(o["tokens_per_cpu_sec"] / h["tokens_per_cpu_sec"], 3), "target": 2.0,
+    }
+    result["meets_target"] = min(result["ratio"], result["ratio_cpu"]) >= 2.0
+    result.update(parity=round(parity, 4), batches_identical=identical, hf_form=hf_form, threads=1,
+                  pinned=not args.no_pin)
+    if not args.no_default_threads:
+        log("default threads (child process) ...")
+        child = run_default_threads_child(args, path, workdir, cores)
+        od, hd = rates(child["times"]["ours"], ours_tokens), rates(child["times"]["hf"], hf_tokens)
+        result.update({
+            "ours_default_threads_tokens_per_sec": round(od["tokens_per_sec"]),
+            "hf_default_threads_tokens_per_sec": round(hd["tokens_per_sec"]),
+            "ours_default_threads_tokens_per_cpu_sec": round(od["tokens_per_cpu_sec"]),
+            "hf_default_threads_tokens_per_cpu_sec": round(hd["tokens_per_cpu_sec"]),
+            "ratio_default_threads": round(od["tokens_per_sec"] / hd["tokens_per_sec"], 3),
+            "ratio_cpu_default_threads": round(od["tokens_per_cpu_sec"] / hd["tokens_per_cpu_sec"], 3),
+            "ratio_one_thread_vs_hf_default_threads": round(o["tokens_per_sec"] / hd["tokens_per_sec"], 3),
+            "hf_default_threads_form": child["hf_form"], "default_threads_cores": child["cores"],
+            "default_threads_batches_same_size": child["batched_tokens"] == sum(x.size for x, _ in ours_batches),
+        })
+    result.update(repeats=args.repeats, quick=args.quick, tensorflow=tf.__version__,
+                  tokenizers=tokenizers.__version__)
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":
