@@ -1,4 +1,5 @@
 """The speed benchmarks run with --quick and print one JSON line whose figures agree with each other."""
+import functools
 import json
 import os
 import subprocess
@@ -10,6 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@functools.lru_cache(maxsize=None)  # one run per script, shared by the tests that read its line
 def _run(script):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow")
     out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--quick"], capture_output=True,
@@ -32,9 +34,48 @@ def test_training_benchmarks_report_median_steps(script, steps):
 
 
 @pytest.mark.slow
+def test_gpt_benchmark_headline_compiles_both_sides_alike():
+    result = _run("gpt_training_speed.py")
+    same = result["compiled"]
+    assert same["ours"] == same["peer"]  # loss, metrics, weighted metrics and resolved jit_compile
+    assert same["ours"]["loss"] == ["MaskedSparseCategoricalCrossentropy"] and not same["ours"]["jit_compile"]
+    own = result["own_defaults"]["compiled"]
+    assert own["peer"]["weighted_metrics"] == ["SparseCategoricalAccuracy"] and own["ours"]["metrics"] == ["Perplexity"]
+    assert result["jit"]["compiled"]["ours"]["jit_compile"] and result["jit"]["compiled"]["peer"]["jit_compile"]
+    for label in ("own_defaults", "jit"):
+        assert result[f"ratio_{label}"] == result[label]["ratio"] > 0
+        assert result[f"meets_target_{label}"] == (min(result[label]["ratio"], result[label]["ratio_cpu"]) >= 1.2)
+    assert result["shape_name"] == "quick"
+    assert result["built_shape"]["ours"] == result["built_shape"]["peer"]
+    assert result["built_shape"]["ours"]["hidden_dim"] == result["shape"]["hidden"]
+
+
+@pytest.mark.slow
 def test_generate_benchmark_counts_every_requested_token():
     result = _run("generate_speed.py")
-    for b in result["batch_sizes"]:
-        assert result[f"ours_fraction_of_requested_tokens_b{b}"] == 1.0
-        assert result["ratio"] <= min(result[f"ratio_b{b}"], result[f"ratio_xla_b{b}"])
+    assert result["mixed_batch_sizes"] == [1, 4, 16]
+    for key in [f"b{b}" for b in result["batch_sizes"]] + [f"mixed_b{b}" for b in result["mixed_batch_sizes"]]:
+        assert result[f"ours_fraction_of_requested_tokens_{key}"] == 1.0
+        assert result["ratio"] <= min(result[f"ratio_{key}"], result[f"ratio_xla_{key}"])
+    assert result["ratio_mixed"] == min(min(result[f"ratio_mixed_b{b}"], result[f"ratio_xla_mixed_b{b}"])
+                                        for b in result["mixed_batch_sizes"])
+    assert result["ratio"] == min(result["ratio_tuned"], result["ratio_mixed"])
     assert result["meets_target"] == (min(result["ratio"], result["ratio_cpu"]) >= 2.0)
+    assert set(result["first_call_seconds"]) == {"ours", "peer", "peer_xla"}
+
+
+@pytest.mark.slow
+def test_tokenizer_benchmark_headline_is_the_median_and_has_a_default_threads_peer():
+    result = _run("tokenizer_throughput.py")
+    assert result["text"] == "synthetic" and result["parity"] == 1.0 and result["batches_identical"]
+    assert result["hf_tokens"] == result["tokens"]
+    for suffix in ("", "_best"):  # medians for the headline, bests kept as ratio_best
+        ratio = result[f"ours_tokens_per_sec{suffix}"] / result[f"hf_tokens_per_sec{suffix}"]
+        assert abs(result[f"ratio{suffix}"] - ratio) < 2e-3 * ratio
+    assert result["ours_tokens_per_sec_best"] >= result["ours_tokens_per_sec"] > 0
+    assert result["meets_target"] == (min(result["ratio"], result["ratio_cpu"]) >= 2.0)
+    assert result["default_threads_cores"] == len(os.sched_getaffinity(0))  # the child was not left pinned
+    assert result["hf_default_threads_form"] in ("encode_batch_fast", "encode_batch")
+    assert result["default_threads_batches_same_size"]
+    ratio = result["ours_default_threads_tokens_per_sec"] / result["hf_default_threads_tokens_per_sec"]
+    assert abs(result["ratio_default_threads"] - ratio) < 2e-3 * ratio
