@@ -9,8 +9,9 @@ import tensorflow as tf
 
 from keras_llm.data import seq2seq_dataset
 from keras_llm.datasets import grammar_translation_pairs
+from keras_llm.generation.beam_search import beam_search_ids
 from keras_llm.generation.decoding import SUPPRESSED_IDS
-from keras_llm.generation.seq2seq_decoding import translate_ids
+from keras_llm.generation.seq2seq_decoding import Seq2SeqDecoder, translate_ids
 from keras_llm.models import LSTMSeq2Seq, Seq2SeqTransformer, from_preset, preset_config
 from keras_llm.tokenizers import WordTokenizer
 from keras_llm.training import compile_language_model
@@ -147,21 +148,130 @@ def _sequence_scores(model, source, hypotheses):
 
 
 @pytest.mark.parametrize("kind", ["transformer", "lstm-luong"])
-def test_translate_ids_greedy_and_beam(trained, kind):
+def test_translate_ids_greedy(trained, kind):
     model, _, inputs = trained[kind]
     source = np.asarray(inputs["encoder_inputs"])[:6]
     greedy = keras.ops.convert_to_numpy(translate_ids(model, source, max_length=12))
     assert greedy.shape == (6, 12)
     # every greedy token is the argmax of the full model fed the greedy prefix
-    greedy_score, argmax, live = _sequence_scores(model, source, greedy)
+    _, argmax, live = _sequence_scores(model, source, greedy)
     np.testing.assert_array_equal(np.where(live, greedy, 0), np.where(live, argmax, 0))
     # nothing but padding after <eos>
     after_eos = np.cumsum(greedy == EOS, axis=1) - (greedy == EOS)
     assert np.all(greedy[after_eos > 0] == 0)
-    beam = keras.ops.convert_to_numpy(translate_ids(model, source, max_length=12, beam_width=3))
-    beam_score, _, _ = _sequence_scores(model, source, beam)
-    assert np.all(beam_score >= greedy_score - 1e-3), (beam_score, greedy_score)
-    np.testing.assert_array_equal(keras.ops.convert_to_numpy(translate_ids(model, source, 12, beam_width=1)), greedy)
+
+
+def _next_logprobs(model, source_row, prefixes):
+    """Full-forward log-probabilities `[len(prefixes), vocab]` of the token after `<bos> + prefix` (all prefixes
+    of one length), with the suppressed ids at about -1e9 as in decoding."""
+    decoder_inputs = np.array([[BOS, *prefix] for prefix in prefixes], "int32")
+    encoder_inputs = np.repeat(source_row[None, :], len(prefixes), axis=0)
+    logits = keras.ops.convert_to_numpy(model({"encoder_inputs": encoder_inputs, "decoder_inputs": decoder_inputs}))
+    logits = logits[:, -1, :].astype("float64")
+    logits[:, list(SUPPRESSED_IDS)] = -1e9
+    return logits - logits.max(-1, keepdims=True) - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1,
+                                                                                                         keepdims=True))
+
+
+def _reference_beam_search(model, source_row, max_length, width, length_penalty):
+    """Beam search written out over full forward passes, as `beam_search_ids` documents it: the `width` best
+    (summed log-probability) of the finished beams and the live beams' one-token extensions survive each step; a
+    beam ends at `<eos>` or at `max_length` tokens; the result maximizes score / tokens ** length_penalty.
+    Returns `(tokens padded to max_length, the kept beams [(tokens, score)])`."""
+    beams = [((), 0.0, False)]  # (tokens, summed log-probability, finished)
+    for step in range(max_length):
+        live = [beam for beam in beams if not beam[2]]
+        if not live:
+            break
+        candidates = [beam for beam in beams if beam[2]]
+        for (tokens, score, _), row in zip(live, _next_logprobs(model, source_row, [beam[0] for beam in live])):
+            for token in np.flatnonzero(row > -1e8):
+                candidates.append((tokens + (int(token),), score + row[token], token == EOS or step == max_length - 1))
+        beams = sorted(candidates, key=lambda beam: -beam[1])[:width]
+    best = max(beams, key=lambda beam: beam[1] / len(beam[0]) ** length_penalty)
+    return np.array(list(best[0]) + [0] * (max_length - len(best[0])), "int32"), [(b[0], b[1]) for b in beams]
+
+
+def _beam_search(model, source, max_length, width, length_penalty=0.0):
+    """`beam_search_ids` itself (any width, 1 included) on a `Seq2SeqDecoder`, shaped like `translate_ids`."""
+    tokens = np.zeros((len(source), max_length + 1), "int32")
+    tokens[:, 0] = BOS
+    decoder = Seq2SeqDecoder(model, source, repeats=width)
+    ids, _ = beam_search_ids(decoder, tokens, np.ones(len(source), "int32"), width, length_penalty)
+    ids = keras.ops.convert_to_numpy(ids)[:, 1:]
+    return np.where(np.cumsum(ids == EOS, axis=1) - (ids == EOS) > 0, 0, ids)
+
+
+def _normalized(beams, length_penalty):
+    """{tokens: score / len(tokens) ** length_penalty}, the final ranking of `beam_search_ids`."""
+    return {tokens: score / len(tokens) ** length_penalty for tokens, score in beams}
+
+
+@pytest.mark.parametrize("kind", ["transformer", "lstm-luong"])
+def test_beam_search_of_width_one_is_greedy(trained, kind):
+    """beam_search_ids with one beam (not translate_ids' greedy path, which beam_width=1 takes) picks the argmax
+    at each step."""
+    model, _, inputs = trained[kind]
+    source = np.asarray(inputs["encoder_inputs"])[:6]
+    np.testing.assert_array_equal(_beam_search(model, source, 12, width=1),
+                                  keras.ops.convert_to_numpy(translate_ids(model, source, max_length=12)))
+
+
+@pytest.mark.parametrize("length_penalty", [0.0, 1.0])
+@pytest.mark.parametrize("kind", ["transformer", "lstm-luong"])
+def test_beam_search_equals_the_written_out_search(trained, kind, length_penalty):
+    """The same hypotheses as a beam search written out over full forward passes (widths 2 and 3), and what it
+    returns scores at least as well as every beam it kept. (Beam search need not beat greedy: the greedy
+    prefix can fall off the beam.)"""
+    model, _, inputs = trained[kind]
+    source = np.asarray(inputs["encoder_inputs"])[:4]
+    translated = keras.ops.convert_to_numpy(translate_ids(model, source, 10, beam_width=3,
+                                                          length_penalty=length_penalty))
+    for width in (2, 3):
+        got = _beam_search(model, source, 10, width, length_penalty)
+        for row in range(len(source)):
+            expected, kept = _reference_beam_search(model, source[row], 10, width, length_penalty)
+            np.testing.assert_array_equal(got[row], expected)
+            hypothesis = tuple(int(t) for t in got[row][: int(np.sum(got[row] != 0))])
+            scores = _normalized(kept, length_penalty)
+            assert len(kept) == width and scores[hypothesis] >= max(scores.values()) - 1e-9
+    np.testing.assert_array_equal(translated, got)  # translate_ids(beam_width=3) is this search
+
+
+def _all_hypotheses(generated_ids, max_length):
+    """Every output of at most `max_length` tokens: words then `<eos>`, or `max_length` words."""
+    words = [t for t in generated_ids if t != EOS]
+    hypotheses = []
+    for length in range(max_length + 1):
+        for combination in np.ndindex(*([len(words)] * length)):
+            prefix = tuple(words[i] for i in combination)
+            hypotheses.append(prefix + (EOS,) if length < max_length else prefix)
+    return [h for h in hypotheses if len(h) <= max_length]
+
+
+@pytest.mark.parametrize("length_penalty", [0.0, 1.0])
+@pytest.mark.parametrize("kind", ["transformer", "lstm-luong"])
+def test_beam_search_wide_enough_is_exact_search(kind, length_penalty):
+    """An untrained model with 9 target ids (4 generatable: <unk>, <eos>, 7, 8) and 3 output steps has 40
+    possible outputs (1 + 3 + 9 ending in <eos>, 27 cut at the limit); 40 beams keep them all, so beam search
+    must return the argmax of score / length ** length_penalty over all of them, scored by teacher forcing."""
+    keras.utils.set_random_seed(1)
+    model = (Seq2SeqTransformer(16, 9, num_encoder_layers=1, num_decoder_layers=1, hidden_dim=16, num_heads=2,
+                                intermediate_dim=32, max_source_length=8, max_target_length=8)
+             if kind == "transformer" else LSTMSeq2Seq(16, 9, num_layers=1, hidden_dim=16))
+    source = np.random.default_rng(0).integers(7, 16, size=(3, 5)).astype("int32")
+    generated = [t for t in range(9) if t not in SUPPRESSED_IDS]
+    assert generated == [1, 3, 7, 8]
+    hypotheses = _all_hypotheses(generated, 3)
+    assert len(hypotheses) == 40
+    got = _beam_search(model, source, 3, width=40, length_penalty=length_penalty)
+    for row in range(len(source)):
+        padded = np.array([list(h) + [0] * (3 - len(h)) for h in hypotheses], "int32")
+        scores, _, _ = _sequence_scores(model, np.repeat(source[row : row + 1], len(hypotheses), axis=0), padded)
+        normalized = scores / np.array([len(h) for h in hypotheses]) ** length_penalty
+        order = np.argsort(-normalized)
+        assert normalized[order[0]] - normalized[order[1]] > 1e-4  # a clear winner: no tie for float noise to break
+        np.testing.assert_array_equal(got[row], padded[order[0]])
 
 
 def test_translate_ids_checks_the_target_length():
