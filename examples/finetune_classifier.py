@@ -3,6 +3,8 @@ with --freeze, feature extraction (only the classification head trains).
 
 Run: python examples/finetune_classifier.py [--quick] [--encoder bert|lstm] [--freeze] [--pooling cls|mean|last]
      python examples/finetune_classifier.py --pretrained DIR   # the encoder of examples/pretrain_bert_mlm.py
+     python examples/finetune_classifier.py --pretrained DIR --from-scratch   # its architecture, fresh weights
+     [--examples N] [--seed N]: the size of the labelled training set, the seed of the initial weights
 """
 import argparse
 import os
@@ -16,6 +18,7 @@ if __name__ == "__main__":  # our own process: hide library start-up noise; befo
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from keras_llm import register_serializables  # noqa: E402
 from keras_llm.data import classification_dataset, with_known_cardinality  # noqa: E402
 from keras_llm.datasets import grammar_classification  # noqa: E402
 from keras_llm.layers import RecurrentStack  # noqa: E402
@@ -43,16 +46,26 @@ def main():
                         help="default: last for the LSTM, cls for BERT")
     parser.add_argument("--freeze", action="store_true", help="feature extraction: train the head only")
     parser.add_argument("--pretrained", default=None, help="directory written by pretrain_bert_mlm.py --output")
+    parser.add_argument("--from-scratch", action="store_true",
+                        help="with --pretrained: the same tokenizer and encoder architecture, freshly initialized")
+    parser.add_argument("--examples", type=int, default=None, help="labelled training examples")
     parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights (head, fresh encoder)")
     args = parser.parse_args()
+    if args.from_scratch and not args.pretrained:
+        parser.error("--from-scratch needs --pretrained DIR (its tokenizer and encoder architecture)")
     examples, epochs = (1000, 4) if args.quick else (10000, 6)
-    epochs = args.epochs or epochs
+    examples, epochs = args.examples or examples, args.epochs or epochs
+    keras.utils.set_random_seed(args.seed)
 
     train_texts, train_labels = grammar_classification(examples, seed=0)
     test_texts, test_labels = grammar_classification(500, seed=1)
     if args.pretrained:
         tokenizer = load_tokenizer(os.path.join(args.pretrained, "tokenizer"))
+        register_serializables()  # the file names keras_llm's masked-LM loss, which nothing here imports
         encoder = keras.saving.load_model(os.path.join(args.pretrained, "bert_mlm.keras")).encoder
+        if args.from_scratch:
+            encoder = type(encoder).from_config(encoder.get_config())  # same architecture, fresh weights
         args.encoder = "bert"
     else:
         tokenizer = WordTokenizer.train(tf.data.Dataset.from_tensor_slices(train_texts), vocab_size=600)
@@ -75,7 +88,11 @@ def main():
     model.fit(train, validation_data=test, epochs=epochs, verbose=2)
     results = model.evaluate(test, verbose=0, return_dict=True)
     mode = "feature extraction" if args.freeze else "fine-tuning"
-    print(f"{args.encoder} encoder, {pooling} pooling, {mode}: {epochs} epochs in {time.perf_counter() - start:.1f}s")
+    origin = ", from scratch" if args.from_scratch else ", pretrained" if args.pretrained else ""
+    print(f"{args.encoder} encoder{origin}, {pooling} pooling, {mode}: {len(train_texts)} examples, {epochs} epochs "
+          f"in {time.perf_counter() - start:.1f}s")
+    trainable = sum(int(keras.ops.size(w)) for w in model.trainable_weights)
+    print(f"trainable parameters {trainable} of {model.count_params()}")
     print(f"final test loss {results['loss']:.4f}, accuracy {results['accuracy']:.3f}")
 
 
