@@ -74,7 +74,7 @@ def _corpus(args):
 # holds only the flags given on the command line, which then override the --config file.
 TRAIN_SETTINGS = {"model", "preset", "train", "valid", "tokenizer", "tokenizer_dir", "vocab_size", "seq_len",
                   "batch_size", "epochs", "steps", "steps_per_epoch", "num_layers", "hidden_dim", "num_heads",
-                  "dropout", "learning_rate", "warmup_steps", "valid_split", "patience", "seed", "deterministic", "mixed_precision",
+                  "dropout", "learning_rate", "warmup_steps", "valid_split", "patience", "seed", "deterministic", "mixed_precision", "jit_compile",
                   "distribute", "tpu", "shard_by", "output", "tensorboard_dir", "serving_dir", "backup_dir",
                   "checkpoint_every", "log_every", "sample_prompts", "profile_steps", "documents", "field",
                   "max_new_tokens", "verbose", "overwrite"}
@@ -201,7 +201,12 @@ def _add_train_parser(commands):
              "(default: 3 when neither --epochs nor --steps is given, else 0)")
     add("--seed", type=int, metavar="N", help="random seed (default: 0)")
     add("--deterministic", action="store_true", help="deterministic TF ops (bitwise-reproducible runs and resumes)")
-    add("--mixed-precision", action="store_true", help="float16 (GPU) / bfloat16 (CPU, TPU) compute")
+    add("--mixed-precision", nargs="?", const="auto", choices=("auto", "float16", "bfloat16"),
+        help="16-bit compute, float32 weights: float16 (Keras scales the loss), bfloat16, or auto (the flag "
+             "alone): float16 on a GPU, else bfloat16")
+    add("--jit-compile", choices=("auto", "on", "off"),
+        help="XLA-compile the train step (default auto: Keras' choice, on with JAX or a GPU, off on a CPU-only "
+             "TensorFlow)")
     add("--distribute", choices=DISTRIBUTE, help="distribution strategy (default: auto)")
     add("--tpu", metavar="ADDRESS", help="TPU address or name (default: $TPU_NAME)")
     add("--shard-by", choices=("data", "file", "auto", "off"), help="multi-worker input split (default: data)")

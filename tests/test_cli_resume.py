@@ -13,7 +13,8 @@ Points (`kind:value`):
     epoch_begin:K     at the start of 0-based epoch K, after epoch K-1's end-of-epoch checkpoint
     epoch_end_save:K  at the end of epoch K after BestCheckpoint recorded it, before BackupAndRestore saves it
                       (`epoch_end_save:stop`: the epoch the reference run stopped early after)
-    export            model.keras written, the SavedModel written but not its warmup requests
+    export            model.keras written to OUTPUT/.incoming/, the SavedModel to serving/.incoming-<version>/
+                      but not its warmup requests
 """
 import json
 import os
@@ -164,7 +165,9 @@ def _run_until_killed(argv, marker, log):
 
 
 def _versions(serving):
-    return sorted(os.listdir(serving), key=int) if os.path.isdir(serving) else []
+    """The numeric (servable) version folders."""
+    names = os.listdir(serving) if os.path.isdir(serving) else []
+    return sorted((n for n in names if n.isdigit()), key=int)
 
 
 KILL_POINTS = [
@@ -199,11 +202,14 @@ def test_kill_9_at_a_point_then_rerun_ends_as_an_uninterrupted_run(name, point, 
         point = point.replace("stop", str(reference.result(name)[1]["epochs_run"] - 1))
     run, backup, marker = tmp_path / "run", tmp_path / "run" / "backup", tmp_path / "marker.json"
     facts = _run_until_killed([point, str(marker), *_command(name, corpus, run)], marker, tmp_path / "killed.log")
-    assert (run / "model.keras").exists() == (point == "export")
+    assert not (run / "model.keras").exists()  # outputs are renamed into place only when all are written
+    assert (run / ".incoming" / "model.keras").exists() == (point == "export")
     assert (backup / "training_metadata.json").exists()  # what the rerun resumes from
     if point == "export":
         assert not (run / "metrics.json").exists()
         assert os.path.isdir(facts["serving"]) and not os.path.exists(os.path.join(facts["serving"], "assets.extra"))
+        assert os.path.basename(facts["serving"]).startswith(".incoming-")  # TF Serving loads numeric folders only
+        assert _versions(run / "serving") == []  # no partial version to serve
     if point.startswith("epoch_end_save:"):  # BestCheckpoint has the epoch (and the stop) the checkpoint lacks
         epoch = int(point.split(":")[1])
         best = json.loads((backup / "best" / "best.json").read_text())
@@ -226,8 +232,10 @@ def test_kill_9_at_a_point_then_rerun_ends_as_an_uninterrupted_run(name, point, 
     for a, b in zip(_weights(reference_run / "model.keras"), _weights(run / "model.keras"), strict=True):
         np.testing.assert_allclose(b, a, rtol=1e-6)
     assert not backup.exists()
-    latest = run / "serving" / _versions(run / "serving")[-1]
+    (version,) = _versions(run / "serving")  # one version, nothing staged left behind
+    latest = run / "serving" / version
     assert str(latest) == metrics["serving"] and (latest / "saved_model.pb").exists()
+    assert sorted(os.listdir(run / "serving")) == [version] and not (run / ".incoming").exists()
     assert (latest / "assets.extra" / "tf_serving_warmup_requests").exists()
 
 

@@ -31,7 +31,7 @@ OUTPUT_FILES = ("model.keras", "tokenizer", "train_config.json", "metrics.json")
 # Settings that do not change the weights a run trains: a resume may change them.
 NOT_IDENTITY = {"train", "valid", "output", "tensorboard_dir", "serving_dir", "backup_dir", "checkpoint_every",
                 "log_every", "sample_prompts", "sample_tokens", "profile_steps", "max_new_tokens", "verbose",
-                "distribute", "tpu", "shard_by", "deterministic", "overwrite", "tokenizer_dir"}
+                "distribute", "tpu", "shard_by", "deterministic", "jit_compile", "overwrite", "tokenizer_dir"}
 
 
 def _has_resumable_state(backup_dir):

@@ -12,6 +12,8 @@ TOKENIZER_KINDS = ("word", "wordpiece", "byte", "sentencepiece")
 DISTRIBUTE_KINDS = ("auto", "none", "mirrored", "multi_worker", "tpu")
 SHARD_POLICIES = ("data", "file", "auto", "off")
 RECURRENT_KINDS = ("rnn", "lstm", "gru")
+MIXED_PRECISION = (False, True, "auto", "float16", "bfloat16")
+JIT_COMPILE = ("auto", "on", "off")
 RECURRENT_SEQ_LEN = 64
 DEFAULT_SEQ_LEN = 128
 
@@ -47,7 +49,11 @@ class TrainConfig:
             None picks the family's default (`keras_llm.training.defaults`: 1e-3 for recurrent models, 3e-3
             to 3e-4 for Transformers by width; warmup 5% of the steps, at most 1,000).
         seed: seeds weights, shuffling and dropout. deterministic: also make TF ops deterministic.
-        mixed_precision: compute in float16 (GPU) or bfloat16 (CPU/TPU), keep float32 weights.
+        mixed_precision: compute in a 16-bit float, keep float32 weights: True or "auto" picks float16 on a GPU
+            (Keras then scales the loss: `LossScaleOptimizer`) and bfloat16 elsewhere; "float16" / "bfloat16"
+            choose; False off.
+        jit_compile: "auto" (Keras' choice: XLA on JAX, and on TensorFlow with a GPU and no tf.distribute
+            strategy; not on a CPU-only TensorFlow), "on" or "off": whether `fit` compiles its step with XLA.
     Distribution: distribute (one of `DISTRIBUTE_KINDS`), tpu (address), shard_by (multi-worker input split).
     Outputs:
         output: run directory (model.keras, tokenizer/, serving/, metrics.json, tensorboard/, backup/).
@@ -88,7 +94,8 @@ class TrainConfig:
     patience: int = None
     seed: int = 0
     deterministic: bool = False
-    mixed_precision: bool = False
+    mixed_precision: object = False
+    jit_compile: str = "auto"
     distribute: str = "auto"
     tpu: str = None
     shard_by: str = "data"
@@ -141,6 +148,11 @@ class TrainConfig:
             (self.tokenizer in TOKENIZER_KINDS, f"--tokenizer must be one of {', '.join(TOKENIZER_KINDS)}"),
             (self.distribute in DISTRIBUTE_KINDS, f"--distribute must be one of {', '.join(DISTRIBUTE_KINDS)}"),
             (self.shard_by in SHARD_POLICIES, f"shard_by must be one of {', '.join(SHARD_POLICIES)}"),
+            (any(self.mixed_precision is m or self.mixed_precision == m and isinstance(m, str)
+                 for m in MIXED_PRECISION), f"--mixed-precision must be auto, float16 or bfloat16, got "
+                                             f"{self.mixed_precision!r}"),
+            (self.jit_compile in JIT_COMPILE, f"--jit-compile must be one of {', '.join(JIT_COMPILE)}, got "
+                                              f"{self.jit_compile!r}"),
             (self.epochs is None or self.steps is None, "give at most one of --epochs and --steps"),
         ]
         for ok, message in checks:

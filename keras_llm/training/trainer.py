@@ -147,7 +147,8 @@ def _compile(model, config, total_steps):
     weights mark the masked positions; Keras gives them to weighted metrics only)."""
     learning_rate, warmup_steps = resolved_optimizer_settings(config, model, total_steps)
     optimizer = make_optimizer(learning_rate, warmup_steps=warmup_steps, total_steps=total_steps)
-    compile_language_model(model, optimizer=optimizer, masked=_task(config) == "masked")
+    jit_compile = {"auto": "auto", "on": True, "off": False}[config.jit_compile]
+    compile_language_model(model, optimizer=optimizer, masked=_task(config) == "masked", jit_compile=jit_compile)
 
 
 def sample_function(model, tokenizer, config):
@@ -161,11 +162,21 @@ def sample_function(model, tokenizer, config):
     return lambda prompts: text_samples.greedy_translations(model, tokenizer, prompts, config.sample_tokens)
 
 
+def dtype_policy_name(mixed_precision):
+    """The Keras dtype policy of `TrainConfig.mixed_precision` (None: leave the global policy alone)."""
+    if not mixed_precision:
+        return None
+    if mixed_precision in (True, "auto"):
+        return "mixed_float16" if distribute.num_gpus() else "mixed_bfloat16"
+    return f"mixed_{mixed_precision}"
+
+
 @contextlib.contextmanager
 def _dtype_policy(mixed_precision):
     previous = keras.config.dtype_policy()
-    if mixed_precision:
-        keras.config.set_dtype_policy("mixed_float16" if distribute.num_gpus() else "mixed_bfloat16")
+    name = dtype_policy_name(mixed_precision)
+    if name:
+        keras.config.set_dtype_policy(name)
     try:
         yield
     finally:
