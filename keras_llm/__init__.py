@@ -50,8 +50,9 @@ def register_serializables():
     return sorted(name for name in keras.saving.get_custom_objects() if name.startswith("keras_llm>"))
 
 
-# The repository's examples call `keras_llm.console.quiet_console()` before TensorFlow is imported; the modules
-# they import register their own classes.
+# The repository's examples call `keras_llm.console.quiet_console()` before TensorFlow is imported, so they are
+# not registered here: one that loads a `.keras` file calls `register_serializables()` first (keras_llm.training
+# loads lazily, so importing `make_optimizer` does not register the losses and metrics a file names).
 _EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
 
 

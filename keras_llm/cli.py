@@ -283,15 +283,20 @@ def build_parser():
     pipeline.add_argument("--data", required=True, metavar="DIR", help="directory of .txt / .jsonl corpus files")
     pipeline.add_argument("--output", required=True, metavar="DIR",
                           help="pipeline artifacts, metadata.sqlite and serving/<version> go here")
-    pipeline.add_argument("--model", default="gpt", choices=["gpt", "lstm", "gru", "rnn"])
+    pipeline.add_argument("--model", default="gpt", choices=["gpt", "lstm", "gru", "rnn", "bert"],
+                          help="model family: a causal LM, or bert (a masked LM, served with fill_mask)")
     pipeline.add_argument("--tokenizer", default="word", choices=["word", "wordpiece", "byte", "sentencepiece"])
     pipeline.add_argument("--vocab-size", type=POSITIVE_INT, default=1000, metavar="N")
     pipeline.add_argument("--train-steps", type=POSITIVE_INT, default=600, metavar="N")
     pipeline.add_argument("--seq-len", type=POSITIVE_INT, default=64, metavar="N")
     pipeline.add_argument("--batch-size", type=POSITIVE_INT, default=16, metavar="N")
     pipeline.add_argument("--learning-rate", type=POSITIVE_FLOAT, default=3e-3, metavar="F")
-    pipeline.add_argument("--perplexity-threshold", type=POSITIVE_FLOAT, default=1e9, metavar="F",
-                          help="bless only at or below this eval perplexity")
+    pipeline.add_argument("--perplexity-threshold", type=POSITIVE_FLOAT, default=None, metavar="F",
+                          help="also bless only at or below this eval perplexity (default: no absolute bound)")
+    pipeline.add_argument("--max-unigram-ratio", type=POSITIVE_FLOAT, default=0.9, metavar="F",
+                          help="bless only at or below F x the unigram baseline's eval perplexity (default 0.9)")
+    pipeline.add_argument("--distribute", default="auto", choices=["auto", "none", "mirrored", "multi_worker", "tpu"],
+                          help="the trainer's tf.distribute strategy, as for keras-llm train (default auto)")
     pipeline.add_argument("--builtin-corpus", action="store_true",
                           help="first write a generated corpus into --data")
     pipeline.set_defaults(run=_pipeline)
@@ -311,7 +316,8 @@ def _pipeline(args):
     summary = run_local_pipeline(args.data, args.output, model=args.model, tokenizer=args.tokenizer,
                                  vocab_size=args.vocab_size, train_steps=args.train_steps, seq_len=args.seq_len,
                                  batch_size=args.batch_size, learning_rate=args.learning_rate,
-                                 perplexity_threshold=args.perplexity_threshold)
+                                 perplexity_threshold=args.perplexity_threshold,
+                                 max_unigram_ratio=args.max_unigram_ratio, distribute=args.distribute)
     print_summary(summary)
 
 
