@@ -11,11 +11,11 @@ from keras_llm.data.sources import check_text_file, expand_paths
     (b"\x7fELF\x02\x01\x01" + b"x" * 100, "a binary file (an ELF executable), not text"),
     (b"\x89PNG\r\n\x1a\n" + b"x" * 100, "a binary file (a PNG image), not text"),
     (b"PK\x03\x04" + b"x" * 100, "a binary file (a zip archive), not text"),
-    (gzip.compress(b"the dog sat\n" * 50), "a binary file (a gzip file), not text"),
+    (gzip.compress(b"the dog sat\n" * 50, mtime=0), "a binary file (a gzip file), not text"),
     (b"the dog\x00sat " * 40, "a binary file, not text (8.3% NUL bytes in its first 1 KiB"),
     ("the dog sat\n".encode("utf-16"), "UTF-16 text must be converted to UTF-8"),
     (bytes(range(128, 256)) * 20, "a binary file or not UTF-8 text (100.0% of its first 2 KiB are invalid UTF-8)"),
-])
+], ids=["elf", "png", "zip", "gzip", "nul", "utf16", "invalid-utf8"])  # fixed ids: xdist workers must agree
 def test_binary_files_are_one_line_errors(tmp_path, content, message):
     path = tmp_path / "corpus.txt"
     path.write_bytes(content)
