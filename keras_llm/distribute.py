@@ -21,6 +21,7 @@ batch into `num_replicas_in_sync` per-replica batches; with several workers each
 share (`shard_dataset` picks the auto-shard policy: by data, by file, or off). `per_worker_dataset` is the
 alternative where each worker builds its own pipeline over a distinct subset of the files.
 """
+import contextlib
 import json
 import os
 
@@ -153,6 +154,20 @@ def enable_determinism(seed):
 
     keras.utils.set_random_seed(int(seed))
     tf.config.experimental.enable_op_determinism()
+
+
+@contextlib.contextmanager
+def op_determinism_scope():
+    """Restores TF's op-determinism setting (process-wide) on exit: a deterministic run leaves it as found, so
+    a later run in the same process is not held to it (with it on, Keras silently drops `jit_compile=True`)."""
+    from tensorflow.python.framework import config as tf_config
+
+    was_enabled = tf_config.is_op_determinism_enabled()
+    try:
+        yield
+    finally:
+        if tf_config.is_op_determinism_enabled() != was_enabled:
+            (tf_config.enable_op_determinism if was_enabled else tf_config.disable_op_determinism)()
 
 
 def worker_info(strategy):

@@ -48,7 +48,8 @@ class TrainConfig:
         learning_rate, warmup_steps: AdamW with linear warmup and cosine decay to 0 at the last step;
             None picks the family's default (`keras_llm.training.defaults`: 1e-3 for recurrent models, 3e-3
             to 3e-4 for Transformers by width; warmup 5% of the steps, at most 1,000).
-        seed: seeds weights, shuffling and dropout. deterministic: also make TF ops deterministic.
+        seed: seeds weights, shuffling and dropout. deterministic: also make TF ops deterministic, for this
+            run only (the process's earlier setting is restored when it returns); not with `jit_compile="on"`.
         mixed_precision: compute in a 16-bit float, keep float32 weights: True or "auto" picks float16 on a GPU
             (Keras then scales the loss: `LossScaleOptimizer`) and bfloat16 elsewhere; "float16" / "bfloat16"
             choose; False off.
@@ -154,6 +155,9 @@ class TrainConfig:
             (self.jit_compile in JIT_COMPILE, f"--jit-compile must be one of {', '.join(JIT_COMPILE)}, got "
                                               f"{self.jit_compile!r}"),
             (self.epochs is None or self.steps is None, "give at most one of --epochs and --steps"),
+            (not (self.deterministic and self.jit_compile == "on"),
+             "--jit-compile on cannot be combined with --deterministic (Keras runs no XLA step while TF op "
+             "determinism is on)"),
         ]
         for ok, message in checks:
             if not ok:

@@ -283,6 +283,11 @@ def train_language_model(config, *, tokenizer=None, strategy=None, callbacks=(),
         >>> result.metrics["perplexity"], result.paths["serving"]
     """
     config = _as_config(config)
+    with distribute.op_determinism_scope():  # --deterministic holds for this run only
+        return _train(config, tokenizer, strategy, callbacks, exporter)
+
+
+def _train(config, tokenizer, strategy, callbacks, exporter):
     train_files = expand_paths(config.train)  # a missing file fails here, before any work
     valid_paths = expand_paths(config.valid) if config.valid else None
     for path in train_files + (valid_paths or []):

@@ -50,6 +50,32 @@ def test_xla_trains_to_the_same_loss(corpus, tmp_path, float32_loss):
     np.testing.assert_allclose(result.metrics["loss"], float32_loss, rtol=2e-3)
 
 
+def test_a_deterministic_run_does_not_turn_off_xla_for_the_next(corpus, tmp_path):
+    # TF's op determinism is process-wide, and with it on Keras silently drops jit_compile=True: a
+    # --deterministic run restores the setting it found, so an XLA run after it in the same process compiles.
+    from tensorflow.python.framework import config as tf_config
+
+    assert not tf_config.is_op_determinism_enabled()
+    train_language_model(dict(TINY, steps=2, train=[corpus], output=str(tmp_path / "det"), deterministic=True))
+    assert not tf_config.is_op_determinism_enabled()
+    result = train_language_model(dict(TINY, steps=2, train=[corpus], output=str(tmp_path / "xla"),
+                                       jit_compile="on"))
+    assert result.model.jit_compile is True
+    tf_config.enable_op_determinism()  # a setting the caller made before the run is kept
+    try:
+        train_language_model(dict(TINY, steps=2, train=[corpus], output=str(tmp_path / "kept")))
+        assert tf_config.is_op_determinism_enabled()
+    finally:
+        tf_config.disable_op_determinism()
+
+
+def test_xla_with_determinism_is_refused(corpus, tmp_path):
+    with pytest.raises(ValueError, match="^--jit-compile on cannot be combined with --deterministic"):
+        train_language_model(dict(TINY, train=[corpus], output=str(tmp_path), deterministic=True,
+                                  jit_compile="on"))
+    assert not (tmp_path / "backup").exists()
+
+
 @pytest.mark.parametrize("precision", ["bfloat16", "float16"])
 def test_mixed_precision_through_the_cli(precision, corpus, tmp_path, float32_loss, capsys):
     run = tmp_path / "run"
