@@ -124,6 +124,15 @@ def kn_baseline(tokenizer, seq_len, train_source, test_file):
     return result
 
 
+def model_dropout(run_dir):
+    """The trained model's dropout rate, read from model.keras (train_config.json has only a --dropout flag,
+    None when the preset or the family default chose it)."""
+    import zipfile
+
+    with zipfile.ZipFile(os.path.join(run_dir, "model.keras")) as archive:
+        return json.loads(archive.read("config.json"))["config"].get("dropout")
+
+
 def train_and_evaluate(name, args, train_file, test_file, runs_dir):
     run_dir = os.path.join(runs_dir, name)
     if os.path.exists(run_dir) and os.listdir(run_dir):
@@ -173,7 +182,7 @@ def main():
                 "steps": metrics["steps"],
                 "epochs": metrics.get("epochs_run") or round(metrics["steps"] / max(steps_per_epoch, 1), 2),
                 "best_epoch": metrics.get("best_epoch"), "stopped_early": metrics.get("stopped_early"),
-                "learning_rate": config.get("learning_rate"), "dropout": config.get("dropout"),
+                "learning_rate": config.get("learning_rate"), "dropout": model_dropout(run_dir),
                 "test_loss": round(evaluated["loss"], 4), "test_tokens_scored": evaluated["num_tokens"],
                 "num_parameters": metrics.get("num_parameters"), "vocabulary_size": tokenizer.vocabulary_size,
                 "seq_len": config["seq_len"], "batch_size": config["batch_size"],
