@@ -56,6 +56,9 @@ ABSL_LINE = rb"^(?P<severity>[IWEF])\d{4} \d\d:\d\d:\d+\.\d+ +\d+ [\w.+-]+:\d+\]
 NOISE_WARNINGS = (
     (FutureWarning, r"You are using a non-supported Python version"),
     (FutureWarning, r"Support for google-cloud-storage < 3\.0\.0 will be removed"),
+    # Keras, when attention is traced over a single key (building a model on a one-token input, a cache's
+    # first position): a softmax over one key is 1 by design there.
+    (UserWarning, r"You are using a softmax over axis -1 of a tensor of shape \([^)]*, 1\)\. This axis has size 1"),
 )
 
 # Python log records, as (logger name, message regex).

@@ -169,6 +169,19 @@ def test_train_command_shows_progress_and_result_only(tiny_corpus, tmp_path):
 
 
 @pytest.mark.skipif(not KERAS_LLM.exists(), reason="the keras-llm console script is not installed in this env")
+def test_gpt_train_and_export_show_no_library_warnings(tiny_corpus, tmp_path):
+    # Building and exporting a Transformer traces attention over a single key, where Keras warns about a
+    # softmax over an axis of size 1 (printed by every gpt run before it was filtered).
+    out = run_command("train", "--model", "gpt", "--train", str(tiny_corpus), "--output", str(tmp_path / "run"),
+                      "--steps", "2", "--seq-len", "8", "--batch-size", "4", "--vocab-size", "60",
+                      "--hidden-dim", "8", "--num-layers", "1", "--num-heads", "2", "--verbose", "0")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert (tmp_path / "run" / "serving").is_dir()
+    both = out.stdout + out.stderr
+    assert "Warning" not in both and "warnings.warn" not in both, both
+
+
+@pytest.mark.skipif(not KERAS_LLM.exists(), reason="the keras-llm console script is not installed in this env")
 def test_command_errors_show_and_debug_shows_the_library_lines(tmp_path):
     (tmp_path / "x.txt").write_text("the dog runs .\n")
     quiet = run_command("evaluate", "--model-dir", str(tmp_path / "nope"), "--data", str(tmp_path / "x.txt"))
