@@ -85,7 +85,7 @@ def main():
                                            total_steps=steps),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     start = time.perf_counter()
-    model.fit(train, validation_data=test, epochs=epochs, verbose=2)
+    model.fit(train, validation_data=test, epochs=epochs, verbose=2, shuffle=False)
     results = model.evaluate(test, verbose=0, return_dict=True)
     mode = "feature extraction" if args.freeze else "fine-tuning"
     origin = ", from scratch" if args.from_scratch else ", pretrained" if args.pretrained else ""

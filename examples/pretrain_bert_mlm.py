@@ -52,7 +52,7 @@ def main():
         weighted_metrics=[MaskedTokenAccuracy(), Perplexity()],
     )
     start = time.perf_counter()
-    model.fit(train, validation_data=valid, epochs=epochs, verbose=2)
+    model.fit(train, validation_data=valid, epochs=epochs, verbose=2, shuffle=False)
     results = model.evaluate(valid, verbose=0, return_dict=True)
     print(f"trained {epochs} epochs ({steps} steps) in {time.perf_counter() - start:.1f}s")
     print(f"final validation masked-token loss {results['loss']:.4f}, perplexity {results['perplexity']:.2f}, "

@@ -53,7 +53,7 @@ def main():
     model = compile_language_model(from_preset("gpt-tiny", tokenizer.vocabulary_size),
                                    optimizer={"learning_rate": 3e-3})
     data = causal_lm_dataset(corpus, tokenizer, seq_len=64, batch_size=16, seed=0, repeat=True)
-    model.fit(data, steps_per_epoch=60 if args.quick else 600, epochs=1, verbose=2)
+    model.fit(data, steps_per_epoch=60 if args.quick else 600, epochs=1, verbose=2, shuffle=False)
 
     path = export_saved_model(model, tokenizer, os.path.join(out, "lm"), version=1, max_new_tokens=16)
     print(f"exported to {path}")

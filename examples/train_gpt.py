@@ -54,7 +54,7 @@ def main():
     steps = epochs * int(train.cardinality())
     compile_language_model(model, optimizer=make_optimizer(3e-3, warmup_steps=steps // 10, total_steps=steps))
     start = time.perf_counter()
-    model.fit(train, validation_data=valid, epochs=epochs, verbose=2)
+    model.fit(train, validation_data=valid, epochs=epochs, verbose=2, shuffle=False)
     results = model.evaluate(valid, verbose=0, return_dict=True)
     print(f"trained {epochs} epochs ({steps} steps) in {time.perf_counter() - start:.1f}s")
     print(f"final validation loss {results['loss']:.4f}, perplexity {results['perplexity']:.3f} "

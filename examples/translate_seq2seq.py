@@ -63,7 +63,7 @@ def main():
         learning_rate = 1e-2
     compile_language_model(model, optimizer=make_optimizer(learning_rate, warmup_steps=20))
     start = time.perf_counter()
-    history = model.fit(train, epochs=epochs, verbose=2).history
+    history = model.fit(train, epochs=epochs, verbose=2, shuffle=False).history
     print(f"trained {epochs} epochs in {time.perf_counter() - start:.1f}s")
 
     source_ids = source_tokenizer.tokenize([s for s, _ in test_pairs])[:, :MAX_LEN].to_tensor()

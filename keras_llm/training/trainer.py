@@ -367,8 +367,9 @@ def _train(config, tokenizer, strategy, callbacks, exporter):
             else:
                 if is_chief and start_step and config.verbose:
                     print(f"resuming from step {start_step} of {total_steps} ({backup_dir})", flush=True)
+                # shuffle=False: the tf.data pipeline shuffles (Keras 3.15 warns that its default True is ignored)
                 model.fit(train_input, epochs=epochs, steps_per_epoch=steps_per_epoch, validation_data=valid_input,
-                          validation_steps=valid_steps, callbacks=run_callbacks, verbose=0)
+                          validation_steps=valid_steps, callbacks=run_callbacks, verbose=0, shuffle=False)
         except cb.NonFiniteLossError as e:
             written = os.path.isdir(backup_dir) and os.listdir(backup_dir)
             kept = f"last good checkpoint kept in {backup_dir}" if written else "no checkpoint was written yet"
