@@ -153,11 +153,16 @@ def run_command(*args, **env):
                           timeout=600)
 
 
+def run_tiny_train(model, corpus, output, *extra):
+    """`keras-llm train` of a 1-layer, 8-wide `model` for 2 steps on `corpus`, with `extra` flags."""
+    return run_command("train", "--model", model, "--train", str(corpus), "--output", str(output), "--steps", "2",
+                       "--seq-len", "8", "--batch-size", "4", "--vocab-size", "60", "--hidden-dim", "8",
+                       "--num-layers", "1", *extra)
+
+
 @pytest.mark.skipif(not KERAS_LLM.exists(), reason="the keras-llm console script is not installed in this env")
 def test_train_command_shows_progress_and_result_only(tiny_corpus, tmp_path):
-    out = run_command("train", "--model", "lstm", "--train", str(tiny_corpus), "--output", str(tmp_path / "run"),
-                      "--steps", "2", "--seq-len", "8", "--batch-size", "4", "--vocab-size", "60",
-                      "--hidden-dim", "8", "--num-layers", "1", "--serving-dir", "", "--verbose", "2")
+    out = run_tiny_train("lstm", tiny_corpus, tmp_path / "run", "--serving-dir", "", "--verbose", "2")
     assert out.returncode == 0, out.stderr[-3000:]
     assert "learning a word vocabulary of up to 60 tokens" in out.stdout
     assert json.loads(out.stdout.strip().splitlines()[-1])["steps"] == 2
@@ -172,9 +177,7 @@ def test_train_command_shows_progress_and_result_only(tiny_corpus, tmp_path):
 def test_gpt_train_and_export_show_no_library_warnings(tiny_corpus, tmp_path):
     # Building and exporting a Transformer traces attention over a single key, where Keras warns about a
     # softmax over an axis of size 1 (printed by every gpt run before it was filtered).
-    out = run_command("train", "--model", "gpt", "--train", str(tiny_corpus), "--output", str(tmp_path / "run"),
-                      "--steps", "2", "--seq-len", "8", "--batch-size", "4", "--vocab-size", "60",
-                      "--hidden-dim", "8", "--num-layers", "1", "--num-heads", "2", "--verbose", "0")
+    out = run_tiny_train("gpt", tiny_corpus, tmp_path / "run", "--num-heads", "2", "--verbose", "0")
     assert out.returncode == 0, out.stderr[-3000:]
     assert (tmp_path / "run" / "serving").is_dir()
     both = out.stdout + out.stderr
