@@ -2,6 +2,7 @@
 
 Each layer is registered under the `keras_llm` package for `.keras` saving.
 """
+from keras_llm.layers.activations import gelu_approximate, get_activation
 from keras_llm.layers.feed_forward import FeedForward
 from keras_llm.layers.layer_normalization import LayerNormalization
 from keras_llm.layers.multi_head_attention import MultiHeadAttention
@@ -14,6 +15,8 @@ from keras_llm.layers.transformer_encoder_block import TransformerEncoderBlock
 
 __all__ = [
     "FeedForward",
+    "gelu_approximate",
+    "get_activation",
     "LayerNormalization",
     "MultiHeadAttention",
     "ProjectedLSTM",

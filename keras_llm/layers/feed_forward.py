@@ -4,6 +4,7 @@ import math
 import keras
 from keras import ops
 
+from keras_llm.layers.activations import gelu_approximate, get_activation
 from keras_llm.layers.flat_positions import on_flat_positions
 
 
@@ -36,7 +37,7 @@ class FeedForward(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         self.intermediate_dim = int(intermediate_dim)
-        self.activation = keras.activations.get(activation)
+        self.activation = get_activation(activation)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
 
@@ -53,8 +54,10 @@ class FeedForward(keras.layers.Layer):
         )
 
     def build(self, input_shape):
-        # Exact GELU on TensorFlow runs after the Dense, with its gradient written out (`_exact_gelu`).
-        self._own_gelu = keras.backend.backend() == "tensorflow" and self.activation is keras.activations.gelu
+        # GELU (exact or tanh) on TensorFlow runs after the Dense, with its gradient written out.
+        self._own_gelu = None
+        if keras.backend.backend() == "tensorflow":
+            self._own_gelu = {keras.activations.gelu: _exact_gelu, gelu_approximate: _tanh_gelu}.get(self.activation)
         activation = None if self._own_gelu else self.activation
         self.intermediate_dense = self._dense(self.intermediate_dim, activation, "intermediate_dense")
         self.intermediate_dense.build(input_shape)
@@ -67,7 +70,7 @@ class FeedForward(keras.layers.Layer):
         def position_wise(x):
             hidden = self.intermediate_dense(x)
             if self._own_gelu:
-                hidden = _exact_gelu(hidden)
+                hidden = self._own_gelu(hidden)
             return self.output_dense(hidden)
 
         return on_flat_positions(position_wise, inputs)
@@ -107,5 +110,31 @@ def _exact_gelu(x):
             return upstream * (cdf + x * density)
 
         return x * cdf, gradient
+
+    return gelu(x)
+
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def _tanh_gelu(x):
+    """GPT-2's `0.5 x (1 + tanh(u))`, `u = sqrt(2/pi) (x + 0.044715 x^3)` (`gelu_approximate`), with the
+    derivative `h + x h (1 - h) 2 u'(x)` written out from the forward's `h = 0.5 (1 + tanh(u)) = sigmoid(2u)`, for
+    the same reason as `_exact_gelu`. Same values as Keras' `gelu(approximate=True)`."""
+
+    @ops.custom_gradient
+    def gelu(x):
+        x_squared = ops.square(x)
+        # h = 0.5 (1 + t) = sigmoid(2u): one op where tanh needs a scale and a shift after it
+        h = ops.sigmoid(x * (ops.cast(2.0 * _SQRT_2_OVER_PI, x.dtype)
+                             + ops.cast(2.0 * _SQRT_2_OVER_PI * 0.044715, x.dtype) * x_squared))
+
+        def gradient(upstream):
+            # dy/dx = h + x h (1 - h) 2 du/dx, with 2 du/dx = 2 sqrt(2/pi) (1 + 3 * 0.044715 x^2)
+            du2 = (ops.cast(2.0 * _SQRT_2_OVER_PI, x.dtype)
+                   + ops.cast(6.0 * _SQRT_2_OVER_PI * 0.044715, x.dtype) * x_squared)
+            return upstream * (h + x * (h - ops.square(h)) * du2)
+
+        return x * h, gradient
 
     return gelu(x)

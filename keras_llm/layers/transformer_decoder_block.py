@@ -1,6 +1,7 @@
 """A causal transformer block: masked self-attention, optional cross-attention, feed-forward."""
 import keras
 
+from keras_llm.layers.activations import get_activation
 from keras_llm.layers.feed_forward import FeedForward
 from keras_llm.layers.layer_normalization import LayerNormalization
 from keras_llm.layers.multi_head_attention import MultiHeadAttention
@@ -66,7 +67,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
         self.num_heads = int(num_heads)
         self.intermediate_dim = int(intermediate_dim)
         self.dropout = float(dropout)
-        self.activation = keras.activations.get(activation)
+        self.activation = get_activation(activation)
         self.layer_norm_epsilon = float(layer_norm_epsilon)
         self.norm_first = bool(norm_first)
         self.use_cross_attention = bool(use_cross_attention)

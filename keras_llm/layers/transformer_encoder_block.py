@@ -1,6 +1,7 @@
 """A bidirectional transformer block: self-attention then feed-forward, each with a residual."""
 import keras
 
+from keras_llm.layers.activations import get_activation
 from keras_llm.layers.feed_forward import FeedForward
 from keras_llm.layers.layer_normalization import LayerNormalization
 from keras_llm.layers.multi_head_attention import MultiHeadAttention
@@ -53,7 +54,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.num_heads = int(num_heads)
         self.intermediate_dim = int(intermediate_dim)
         self.dropout = float(dropout)
-        self.activation = keras.activations.get(activation)
+        self.activation = get_activation(activation)
         self.layer_norm_epsilon = float(layer_norm_epsilon)
         self.norm_first = bool(norm_first)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)

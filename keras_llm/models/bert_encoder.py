@@ -2,6 +2,7 @@
 import keras
 from keras import ops
 
+from keras_llm.layers.activations import get_activation
 from keras_llm.layers.token_and_position_embedding import TokenAndPositionEmbedding
 from keras_llm.layers.layer_normalization import LayerNormalization
 from keras_llm.layers.transformer_encoder_block import TransformerEncoderBlock
@@ -88,7 +89,7 @@ class BertEncoder(keras.Model):
         self.num_segments = int(num_segments)
         self.dropout = float(dropout)
         self.use_pooler = bool(use_pooler)
-        self.activation = keras.activations.serialize(keras.activations.get(activation))
+        self.activation = keras.activations.serialize(get_activation(activation))
         self.layer_norm_epsilon = float(layer_norm_epsilon)
 
         policy = self.dtype_policy

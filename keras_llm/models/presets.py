@@ -62,8 +62,10 @@ PRESETS = {
             "intermediate_dim": 3072,
             "max_sequence_length": 1024,
             "dropout": 0.1,
+            "activation": "gelu_approximate",
         },
-        "description": "GPT-2 small shape (Radford et al., 2019): 12 layers, 768 wide, 12 heads, 1024 positions.",
+        "description": "GPT-2 small shape (Radford et al., 2019): 12 layers, 768 wide, 12 heads, 1024 positions, "
+                       "tanh GELU.",
     },
     "bert-tiny": {
         "model_class": BertEncoder,

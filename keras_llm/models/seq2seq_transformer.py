@@ -2,6 +2,7 @@
 import keras
 from keras import ops
 
+from keras_llm.layers.activations import get_activation
 from keras_llm.layers.layer_normalization import LayerNormalization
 from keras_llm.layers.token_and_position_embedding import TokenAndPositionEmbedding
 from keras_llm.layers.transformer_decoder_block import TransformerDecoderBlock
@@ -86,7 +87,7 @@ class Seq2SeqTransformer(keras.Model):
         self.position = position
         self.norm_first = bool(norm_first)
         self.tie_embeddings = bool(tie_embeddings)
-        self.activation = keras.activations.serialize(keras.activations.get(activation))
+        self.activation = keras.activations.serialize(get_activation(activation))
         self.layer_norm_epsilon = float(layer_norm_epsilon)
 
         policy = self.dtype_policy

@@ -2,6 +2,7 @@
 import keras
 from keras import ops
 
+from keras_llm.layers.activations import get_activation
 from keras_llm.layers.flat_positions import on_flat_positions
 from keras_llm.layers.layer_normalization import LayerNormalization
 from keras_llm.layers.token_and_position_embedding import TokenAndPositionEmbedding
@@ -79,7 +80,7 @@ class TransformerLanguageModel(keras.Model):
         self.tie_embeddings = bool(tie_embeddings)
         self.position = position
         self.norm_first = bool(norm_first)
-        self.activation = keras.activations.serialize(keras.activations.get(activation))
+        self.activation = keras.activations.serialize(get_activation(activation))
         self.layer_norm_epsilon = float(layer_norm_epsilon)
         self.output_bias = bool(output_bias)
         self.logits_bias = None

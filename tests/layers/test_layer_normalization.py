@@ -6,7 +6,7 @@ import tensorflow as tf
 from helpers import run_layer_test
 
 from keras_llm.layers import FeedForward, LayerNormalization
-from keras_llm.layers.feed_forward import _exact_gelu
+from keras_llm.layers.feed_forward import _exact_gelu, _tanh_gelu
 
 RNG = np.random.default_rng(0)
 # Rows with different means and scales, one constant row (variance 0: epsilon decides).
@@ -87,10 +87,21 @@ def test_exact_gelu_and_its_gradient_equal_keras():
     assert np.abs(np.asarray(keras.activations.gelu(x, approximate=True)) - np.asarray(reference)).max() > 1e-4
 
 
-def test_feed_forward_equals_two_keras_denses_with_gelu():
-    layer = FeedForward(16)
+def test_tanh_gelu_and_its_gradient_equal_keras():
+    x = tf.constant(np.linspace(-8.0, 8.0, 101, dtype="float32"))
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        ours, reference = _tanh_gelu(x), keras.activations.gelu(x, approximate=True)
+    np.testing.assert_allclose(ours, reference, atol=1e-6)
+    np.testing.assert_allclose(tape.gradient(ours, x), tape.gradient(reference, x), atol=1e-5)
+
+
+@pytest.mark.parametrize("activation,approximate", [("gelu", False), ("gelu_approximate", True), ("gelu_new", True)])
+def test_feed_forward_equals_two_keras_denses_with_gelu(activation, approximate):
+    layer = FeedForward(16, activation=activation)
     layer.build(X.shape)
-    reference = keras.Sequential([keras.layers.Dense(16, activation="gelu"), keras.layers.Dense(8)])
+    gelu = lambda v: keras.activations.gelu(v, approximate=approximate)  # noqa: E731
+    reference = keras.Sequential([keras.layers.Dense(16, activation=gelu), keras.layers.Dense(8)])
     reference.build(X.shape)
     reference.set_weights(layer.get_weights())
     x = tf.constant(X)
