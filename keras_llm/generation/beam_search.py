@@ -31,6 +31,7 @@ def beam_search_ids(decoder, tokens, prompt_lengths, beam_width=4, length_penalt
     lengths = ops.repeat(ops.cast(prompt_lengths, "int32"), k, axis=0)
     state = decoder.init(flat, length)
     prepared = decoder.prepare()
+    eos_id = getattr(decoder, "eos_id", EOS_ID)
     first_beam = ops.cast(ops.arange(flat) % k == 0, "float32")
     scores = (1.0 - first_beam) * _NEG  # only beam 0 is alive at first: the beams start identical
     done = ops.zeros((flat,), dtype="bool")
@@ -63,7 +64,9 @@ def beam_search_ids(decoder, tokens, prompt_lengths, beam_width=4, length_penalt
         end = ops.take(end, parent, axis=0)
         was_forced = ops.take(forced, parent, axis=0)
         tokens = ops.slice_update(tokens, [0, i + 1], ops.expand_dims(token, 1))
-        stop = ops.logical_or(token == EOS_ID, i + 2 >= limit)
+        stop = i + 2 >= limit
+        if eos_id is not None:
+            stop = ops.logical_or(stop, token == eos_id)
         finished = ops.logical_and(ops.logical_not(done), ops.logical_and(ops.logical_not(was_forced), stop))
         end = ops.where(finished, i + 2, end)
         done = ops.logical_or(done, finished)

@@ -30,6 +30,11 @@ class Decoder:
 
     def __init__(self, model):
         self.model = model
+        # A model over another vocabulary layout (GPT-2's, from `from_pretrained`) says which id ends a
+        # continuation (None: none does) and which ids are never generated.
+        conventions = getattr(model, "token_conventions", None)
+        self.eos_id = EOS_ID if conventions is None else conventions["eos_id"]
+        self.suppressed_ids = SUPPRESSED_IDS if conventions is None else tuple(conventions["suppressed_ids"])
         if hasattr(model, "call_with_cache"):
             self.kind = "cache"
         elif hasattr(model, "call_with_state"):
@@ -67,7 +72,9 @@ class Decoder:
         else:
             logits, state = self.model.call_with_state(ids, state)
         logits = ops.cast(logits[:, -1, :], "float32")
-        return logits + suppression_row(logits.shape[-1]), state
+        if not self.suppressed_ids:
+            return logits, state
+        return logits + suppression_row(logits.shape[-1], self.suppressed_ids), state
 
 
 def grow_cache(cache, extra):
@@ -77,11 +84,11 @@ def grow_cache(cache, extra):
 
 
 @functools.lru_cache(maxsize=8)
-def suppression_row(vocabulary_size):
-    """A `[vocab]` float32 numpy row, -1e9 at `SUPPRESSED_IDS`, added to step logits. A constant built once:
+def suppression_row(vocabulary_size, suppressed_ids=SUPPRESSED_IDS):
+    """A `[vocab]` float32 numpy row, -1e9 at `suppressed_ids`, added to step logits. A constant built once:
     rebuilding it with ops at every step costs ~2 ms per step under XLA."""
     row = np.zeros((vocabulary_size,), dtype="float32")
-    row[list(SUPPRESSED_IDS)] = -1e9
+    row[list(suppressed_ids)] = -1e9
     row.flags.writeable = False
     return row
 
@@ -170,10 +177,12 @@ def generate_ids(decoder, tokens, prompt_lengths, noise, sampler=None, temperatu
         position just past its last generated token.
     """
     sampler = sampler or Sampler("greedy")
+    eos_id = getattr(decoder, "eos_id", EOS_ID)
     check_settings(repetition_penalty, no_repeat_ngram_size)
     batch, length = ops.shape(tokens)[0], ops.shape(tokens)[1]
     tokens = ops.cast(tokens, "int32")
     prompt_lengths = ops.cast(prompt_lengths, "int32")
+    noise = ops.convert_to_tensor(noise, "float32")  # indexed by the loop's traced step (a numpy array is not, on JAX)
     windows = attention_windows(length, window) if hasattr(decoder, "grow") else [length]
     state = decoder.init(batch, windows[0])
     prepared = decoder.prepare()
@@ -194,8 +203,8 @@ def generate_ids(decoder, tokens, prompt_lengths, noise, sampler=None, temperatu
         nxt = ops.where(forced, prompt_next, ops.where(done, PAD_ID, chosen))
         tokens = ops.slice_update(tokens, [0, i + 1], ops.expand_dims(nxt, 1))
         stop = i + 2 >= limit
-        if stop_at_eos:
-            stop = ops.logical_or(stop, nxt == EOS_ID)
+        if stop_at_eos and eos_id is not None:
+            stop = ops.logical_or(stop, nxt == eos_id)
         finished = ops.logical_and(ops.logical_not(done), ops.logical_and(ops.logical_not(forced), stop))
         end = ops.where(finished, i + 2, end)
         done = ops.logical_or(done, finished)

@@ -37,6 +37,10 @@ class TransformerLanguageModel(keras.Model):
         norm_first: pre-LN (True, GPT-2) or post-LN (False) blocks.
         activation: feed-forward activation.
         layer_norm_epsilon: epsilon of the layer normalizations.
+        token_conventions: None for a keras_llm vocabulary (special tokens at ids 0-6: generation ends at
+            `<eos>` and never emits the structural ones). For a vocabulary laid out otherwise (GPT-2's, from
+            `keras_llm.models.from_pretrained`): `{"eos_id": int or None, "suppressed_ids": [ids never
+            generated]}`, which `keras_llm.generation` reads instead.
         **kwargs: base `keras.Model` arguments (`name`, `dtype`).
 
     Example:
@@ -65,6 +69,7 @@ class TransformerLanguageModel(keras.Model):
         activation="gelu",
         layer_norm_epsilon=1e-5,
         output_bias=False,
+        token_conventions=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -83,6 +88,7 @@ class TransformerLanguageModel(keras.Model):
         self.activation = keras.activations.serialize(get_activation(activation))
         self.layer_norm_epsilon = float(layer_norm_epsilon)
         self.output_bias = bool(output_bias)
+        self.token_conventions = _check_token_conventions(token_conventions, self.vocabulary_size)
         self.logits_bias = None
 
         policy = self.dtype_policy
@@ -255,6 +261,7 @@ class TransformerLanguageModel(keras.Model):
                 "activation": self.activation,
                 "layer_norm_epsilon": self.layer_norm_epsilon,
                 "output_bias": self.output_bias,
+                "token_conventions": self.token_conventions,
             }
         )
         return config
@@ -262,3 +269,17 @@ class TransformerLanguageModel(keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def _check_token_conventions(conventions, vocabulary_size):
+    """None, or `{"eos_id": int | None, "suppressed_ids": [int, ...]}` with ids inside the vocabulary."""
+    if conventions is None:
+        return None
+    if not isinstance(conventions, dict) or set(conventions) - {"eos_id", "suppressed_ids"}:
+        raise ValueError(f"token_conventions must be a dict with keys eos_id and suppressed_ids, got {conventions!r}")
+    eos_id = conventions.get("eos_id")
+    suppressed = [int(i) for i in conventions.get("suppressed_ids") or []]
+    for token in suppressed + ([] if eos_id is None else [eos_id]):
+        if not 0 <= int(token) < vocabulary_size:
+            raise ValueError(f"token_conventions: id {token} is outside the vocabulary (size {vocabulary_size})")
+    return {"eos_id": None if eos_id is None else int(eos_id), "suppressed_ids": suppressed}
