@@ -1,6 +1,7 @@
 """The `keras-llm` command. Thin: parses arguments, then calls the public API.
 
-Commands: `corpus` (write a built-in synthetic corpus), `train`, `evaluate`, `generate`, `export`.
+Commands: `corpus` (write a built-in synthetic corpus), `train`, `evaluate`, `generate`, `export`, `convert`
+(a pretrained GPT-2 / BERT folder -> model.keras), `pipeline`.
 Errors are one line on stderr (`keras-llm COMMAND: error: ...`) and a non-zero exit status: 2 for bad
 arguments, settings or inputs, 1 when training fails (e.g. a NaN loss). Set `KERAS_LLM_DEBUG=1` to get the
 Python traceback of an unexpected error instead; it also shows the TensorFlow/TFX/Beam start-up lines
@@ -278,6 +279,15 @@ def build_parser():
     export.add_argument("--max-new-tokens", type=POSITIVE_INT, metavar="N", help="continuation length of `generate`")
     export.set_defaults(run=_export)
 
+    convert = commands.add_parser(
+        "convert", help="a local GPT-2 / BERT checkpoint folder (KerasHub preset or Hugging Face safetensors) "
+                        "-> our model.keras")
+    convert.add_argument("source", metavar="SRC", help="checkpoint folder (config.json + weights)")
+    convert.add_argument("--output", required=True, metavar="DIR", help="writes DIR/model.keras and DIR/converted.json")
+    convert.add_argument("--task", choices=["masked_lm", "encoder"], default=None,
+                         help="BERT only: the masked-LM model (default when the checkpoint has its head) or the encoder")
+    convert.set_defaults(run=_convert)
+
     pipeline = commands.add_parser(
         "pipeline", help="run the local TFX pipeline (LocalDagRunner, SQLite ML Metadata); needs the tfx extra")
     pipeline.add_argument("--data", required=True, metavar="DIR", help="directory of .txt / .jsonl corpus files")
@@ -301,6 +311,21 @@ def build_parser():
                           help="first write a generated corpus into --data")
     pipeline.set_defaults(run=_pipeline)
     return parser
+
+
+def _convert(args):
+    from keras_llm.models import from_pretrained
+
+    model = from_pretrained(args.source, task=args.task)
+    os.makedirs(args.output, exist_ok=True)
+    path = os.path.join(args.output, "model.keras")
+    model.save(path)
+    summary = {"source": os.path.abspath(args.source), "model": path, "class": type(model).__name__,
+               "parameters": int(model.count_params()),
+               "config": {k: v for k, v in model.get_config().items() if k not in ("name", "trainable", "dtype")}}
+    with open(os.path.join(args.output, "converted.json"), "w", encoding="utf-8") as handle:
+        json.dump(summary, handle, indent=2, default=str)
+    print(f"{summary['class']} with {summary['parameters']:,} parameters from {args.source} -> {path}")
 
 
 def _pipeline(args):

@@ -308,3 +308,24 @@ def test_bert_layer_norm_names_old_and_new_load_the_same(bert, tmp_path):
     (new / "config.json").write_text((folder / "config.json").read_text())
     np.testing.assert_array_equal(np.asarray(from_pretrained(folder)(_bert_inputs(IDS))),
                                   np.asarray(from_pretrained(new)(_bert_inputs(IDS))))
+
+
+def test_keras_llm_convert_writes_a_model_that_loads_with_the_same_logits(gpt2, tmp_path, capsys):
+    from keras_llm.cli import main
+
+    folder, _ = _hf_gpt2_folder(gpt2, tmp_path / "hf")
+    assert main(["convert", str(folder), "--output", str(tmp_path / "out")]) == 0
+    assert "TransformerLanguageModel with" in capsys.readouterr().out
+    loaded = keras.saving.load_model(tmp_path / "out" / "model.keras")
+    np.testing.assert_allclose(np.asarray(loaded(IDS)), _hub_gpt2_logits(gpt2, IDS), atol=1e-4)
+    summary = json.loads((tmp_path / "out" / "converted.json").read_text())
+    assert summary["class"] == "TransformerLanguageModel" and summary["parameters"] == loaded.count_params()
+
+
+def test_keras_llm_convert_reports_a_bad_folder_in_one_line(tmp_path, capsys):
+    from keras_llm.cli import main
+
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "t5"}))
+    assert main(["convert", str(tmp_path), "--output", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "keras-llm convert: error:" in error and "model_type 't5'" in error
