@@ -16,7 +16,8 @@ that the two cover each other exactly, with the same shapes, and names the tenso
 GPT-2 (both formats) becomes a `TransformerLanguageModel` with learned positions, pre-LN blocks, the tanh GELU
 (`gelu_approximate`), tied input/output embeddings, no output bias and GPT-2's layer-norm epsilon. Its
 vocabulary keeps GPT-2's ids, which do not follow keras_llm's special-token layout (ids 0-6), so the model
-carries `token_conventions={"eos_id": <|endoftext|>, "suppressed_ids": []}` for generation.
+carries `token_conventions={"eos_id": <|endoftext|>, "suppressed_ids": [], "pad_id": None}` for generation
+and for `compile_language_model` (no target id is padding: GPT-2's id 0 is "!").
 """
 import itertools
 import json
@@ -212,7 +213,8 @@ def _huggingface_gpt2(config, file, tensors, sources):
     take("ln_f.weight", "final_norm/gamma")
     take("ln_f.bias", "final_norm/beta")
     end_id = config.get("eos_token_id")
-    model_config["token_conventions"] = {"eos_id": None if end_id is None else int(end_id), "suppressed_ids": []}
+    model_config["token_conventions"] = {"eos_id": None if end_id is None else int(end_id), "suppressed_ids": [],
+                                         "pad_id": None}
     return "gpt2", model_config, _Weights(weights, origin), sources
 
 
@@ -377,7 +379,7 @@ def _keras_hub(path, config):
     if class_name == "GPT2Backbone":
         architecture, table = "gpt2", _KERAS_HUB_GPT2
         model_config = dict(common, activation="gelu_approximate", layer_norm_epsilon=1e-5,
-                            token_conventions={"eos_id": _keras_hub_end_id(path), "suppressed_ids": []})
+                            token_conventions={"eos_id": _keras_hub_end_id(path), "suppressed_ids": [], "pad_id": None})
     else:
         architecture, table = "bert", _KERAS_HUB_BERT
         # keras-hub's BERT runs the tanh GELU (Hugging Face's runs the exact one): load it as it ran.

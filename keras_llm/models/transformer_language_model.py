@@ -38,9 +38,10 @@ class TransformerLanguageModel(keras.Model):
         activation: feed-forward activation.
         layer_norm_epsilon: epsilon of the layer normalizations.
         token_conventions: None for a keras_llm vocabulary (special tokens at ids 0-6: generation ends at
-            `<eos>` and never emits the structural ones). For a vocabulary laid out otherwise (GPT-2's, from
-            `keras_llm.models.from_pretrained`): `{"eos_id": int or None, "suppressed_ids": [ids never
-            generated]}`, which `keras_llm.generation` reads instead.
+            `<eos>` and never emits the structural ones; losses ignore `<pad>` targets). For a vocabulary laid out
+            otherwise (GPT-2's, from `keras_llm.models.from_pretrained`): `{"eos_id": int or None,
+            "suppressed_ids": [ids never generated], "pad_id": int or None}`, which `keras_llm.generation` and
+            `keras_llm.training.compile_language_model` read instead.
         **kwargs: base `keras.Model` arguments (`name`, `dtype`).
 
     Example:
@@ -272,14 +273,17 @@ class TransformerLanguageModel(keras.Model):
 
 
 def _check_token_conventions(conventions, vocabulary_size):
-    """None, or `{"eos_id": int | None, "suppressed_ids": [int, ...]}` with ids inside the vocabulary."""
+    """None, or `{"eos_id": int | None, "suppressed_ids": [int, ...], "pad_id": int | None}` with ids inside the
+    vocabulary (`pad_id` None: no id is padding, so training losses count every target)."""
     if conventions is None:
         return None
-    if not isinstance(conventions, dict) or set(conventions) - {"eos_id", "suppressed_ids"}:
-        raise ValueError(f"token_conventions must be a dict with keys eos_id and suppressed_ids, got {conventions!r}")
-    eos_id = conventions.get("eos_id")
+    if not isinstance(conventions, dict) or set(conventions) - {"eos_id", "suppressed_ids", "pad_id"}:
+        raise ValueError("token_conventions must be a dict with keys eos_id, suppressed_ids and pad_id, got "
+                         f"{conventions!r}")
+    eos_id, pad_id = conventions.get("eos_id"), conventions.get("pad_id")
     suppressed = [int(i) for i in conventions.get("suppressed_ids") or []]
-    for token in suppressed + ([] if eos_id is None else [eos_id]):
+    for token in suppressed + [t for t in (eos_id, pad_id) if t is not None]:
         if not 0 <= int(token) < vocabulary_size:
             raise ValueError(f"token_conventions: id {token} is outside the vocabulary (size {vocabulary_size})")
-    return {"eos_id": None if eos_id is None else int(eos_id), "suppressed_ids": suppressed}
+    return {"eos_id": None if eos_id is None else int(eos_id), "suppressed_ids": suppressed,
+            "pad_id": None if pad_id is None else int(pad_id)}

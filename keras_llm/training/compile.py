@@ -1,8 +1,10 @@
 """One call that compiles a language model with keras_llm's loss, metric and optimizer."""
 from keras_llm.training.defaults import default_learning_rate, default_warmup_steps
-from keras_llm.training.losses import MaskedSparseCategoricalCrossentropy
+from keras_llm.training.losses import PAD_ID, MaskedSparseCategoricalCrossentropy
 from keras_llm.training.metrics import MaskedTokenAccuracy, Perplexity
 from keras_llm.training.optimizers import make_optimizer
+
+NO_TARGET = -1  # an id no target has: a loss or metric ignoring it counts every target
 
 
 def is_masked_lm(model):
@@ -52,16 +54,21 @@ def compile_language_model(model, optimizer=None, loss=None, metrics=None, maske
         settings = {"learning_rate": default_learning_rate(model), "total_steps": total_steps,
                     "warmup_steps": default_warmup_steps(total_steps), **(optimizer or {})}
         optimizer = make_optimizer(**settings)
+    # A model over another vocabulary layout (a converted GPT-2) names its padding id, or has none: then no
+    # target is ignored (GPT-2's id 0 is "!", not padding).
+    conventions = getattr(model, "token_conventions", None)
+    ignore_id = PAD_ID if conventions is None else conventions.get("pad_id")
+    ignore_id = NO_TARGET if ignore_id is None else ignore_id
     if loss is None:
-        loss = MaskedSparseCategoricalCrossentropy()
+        loss = MaskedSparseCategoricalCrossentropy(ignore_id=ignore_id)
     if masked is None:
         masked = is_masked_lm(model)
     if masked:
         if metrics is None:
             metrics = []
         if compile_kwargs.get("weighted_metrics") is None:
-            compile_kwargs["weighted_metrics"] = [MaskedTokenAccuracy(), Perplexity()]
+            compile_kwargs["weighted_metrics"] = [MaskedTokenAccuracy(), Perplexity(ignore_id=ignore_id)]
     elif metrics is None:
-        metrics = [Perplexity()]
+        metrics = [Perplexity(ignore_id=ignore_id)]
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics, **compile_kwargs)
     return model

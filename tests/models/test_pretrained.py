@@ -91,7 +91,7 @@ def test_gpt2_from_a_hugging_face_folder_equals_keras_hubs_own_converter(gpt2, t
     expected = _hub_gpt2_logits(theirs, IDS)
     np.testing.assert_allclose(np.asarray(ours(IDS)), expected, atol=1e-4)
     np.testing.assert_allclose(expected, _hub_gpt2_logits(gpt2, IDS), atol=1e-4)  # the folder holds gpt2's weights
-    assert ours.token_conventions == {"eos_id": VOCAB - 1, "suppressed_ids": []}
+    assert ours.token_conventions == {"eos_id": VOCAB - 1, "suppressed_ids": [], "pad_id": None}
 
 
 def test_gpt2_without_the_transformer_prefix_loads_the_same(gpt2, tmp_path):
@@ -124,7 +124,7 @@ def test_converted_gpt2_saves_and_reloads_with_its_conventions(gpt2, tmp_path):
     model = from_pretrained(_hf_gpt2_folder(gpt2, tmp_path / "hf")[0])
     model.save(tmp_path / "gpt2.keras")
     loaded = keras.saving.load_model(tmp_path / "gpt2.keras")
-    assert loaded.token_conventions == {"eos_id": VOCAB - 1, "suppressed_ids": []}
+    assert loaded.token_conventions == {"eos_id": VOCAB - 1, "suppressed_ids": [], "pad_id": None}
     np.testing.assert_allclose(np.asarray(loaded(IDS)), np.asarray(model(IDS)), atol=1e-6)
 
 
@@ -329,3 +329,23 @@ def test_keras_llm_convert_reports_a_bad_folder_in_one_line(tmp_path, capsys):
     assert main(["convert", str(tmp_path), "--output", str(tmp_path / "out")]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "keras-llm convert: error:" in error and "model_type 't5'" in error
+
+
+def test_fine_tuning_a_converted_gpt2_counts_every_target(gpt2, tmp_path):
+    """GPT-2's id 0 is a real token ("!"): compile_language_model must not drop it as padding."""
+    from keras_llm.training import compile_language_model
+
+    model = from_pretrained(_hf_gpt2_folder(gpt2, tmp_path / "hf")[0])
+    compile_language_model(model, optimizer={"learning_rate": 1e-3, "total_steps": 4})
+    x = IDS[:, :-1]
+    y = IDS[:, 1:].copy()
+    y[:, ::2] = 0  # half the targets are id 0
+    logits = np.asarray(model(x)).astype("float64")
+    log_probs = logits - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1, keepdims=True)) - logits.max(
+        -1, keepdims=True)
+    expected = -np.take_along_axis(log_probs, y[..., None], -1).mean()
+    result = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert abs(result["loss"] - expected) < 1e-3 * expected
+    assert abs(result["perplexity"] - np.exp(expected)) < 1e-3 * np.exp(expected)
+    history = model.fit(x, y, epochs=4, verbose=0, shuffle=False)
+    assert history.history["loss"][-1] < history.history["loss"][0]  # it trains
