@@ -1,4 +1,6 @@
 """Token-level cross-entropy that ignores padding."""
+import threading
+
 import keras
 from keras import ops
 
@@ -162,6 +164,7 @@ class MaskedSparseCategoricalCrossentropy(keras.losses.Loss):
         self.from_logits = bool(from_logits)
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        self._inputs = (y_true, y_pred)  # what Keras also hands the metrics: the key `shared_token_nll` matches
         weight = ops.cast(ops.not_equal(ops.cast(y_true, "int32"), self.ignore_id), "float32")
         if sample_weight is not None:
             sample_weight = ops.cast(sample_weight, "float32")
@@ -171,11 +174,38 @@ class MaskedSparseCategoricalCrossentropy(keras.losses.Loss):
         return super().__call__(y_true, y_pred, sample_weight=weight)
 
     def call(self, y_true, y_pred):
-        nll, _ = masked_token_nll(y_true, y_pred, ignore_id=self.ignore_id, from_logits=self.from_logits,
-                                  for_gradient=True)
+        nll, weight = masked_token_nll(y_true, y_pred, ignore_id=self.ignore_id, from_logits=self.from_logits,
+                                       for_gradient=True)
+        inputs, self._inputs = getattr(self, "_inputs", None), None
+        if inputs is not None:
+            _share_token_nll(inputs, (self.ignore_id, self.from_logits), nll, weight)
         return nll
 
     def get_config(self):
         config = super().get_config()
         config.update({"ignore_id": self.ignore_id, "from_logits": self.from_logits})
         return config
+
+
+# The last token NLL a `MaskedSparseCategoricalCrossentropy` computed in this thread (a tf.distribute replica
+# runs in its own thread), for `Perplexity` to reuse in the same step instead of a second log-softmax over
+# the logits: about 17 of 126 ms of a GPT training step ([8, 128, 8192] logits, 2-core CPU).
+_LAST_NLL = threading.local()
+
+
+def _share_token_nll(inputs, settings, nll, weight):
+    _LAST_NLL.entry = (inputs, settings, nll, weight)
+
+
+def shared_token_nll(y_true, y_pred, ignore_id, from_logits):
+    """`(nll, weight)` as `masked_token_nll` gives them, when the loss has just computed them for these very
+    tensors (the same objects: Keras passes the loss and the metrics the same `y_true` / `y_pred` in a step)
+    with the same settings; else None. Taken once: a second call gets None."""
+    entry = getattr(_LAST_NLL, "entry", None)
+    if entry is None:
+        return None
+    (true, pred), settings, nll, weight = entry
+    if true is not y_true or pred is not y_pred or settings != (ignore_id, from_logits):
+        return None
+    _LAST_NLL.entry = None
+    return ops.stop_gradient(nll), weight

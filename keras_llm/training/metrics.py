@@ -2,7 +2,7 @@
 import keras
 from keras import ops
 
-from keras_llm.training.losses import PAD_ID, masked_token_nll
+from keras_llm.training.losses import PAD_ID, masked_token_nll, shared_token_nll
 
 
 @keras.saving.register_keras_serializable(package="keras_llm")
@@ -34,7 +34,10 @@ class Perplexity(keras.metrics.Metric):
         self.token_count = self.add_variable(shape=(), initializer="zeros", dtype="float32", name="token_count")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        nll, weight = masked_token_nll(y_true, y_pred, ignore_id=self.ignore_id, from_logits=self.from_logits)
+        # In a training or evaluation step the loss has just computed the same NLL: reuse it.
+        shared = shared_token_nll(y_true, y_pred, self.ignore_id, self.from_logits)
+        nll, weight = shared or masked_token_nll(y_true, y_pred, ignore_id=self.ignore_id,
+                                                 from_logits=self.from_logits)
         if sample_weight is not None:
             sample_weight = ops.cast(sample_weight, "float32")
             while len(sample_weight.shape) < len(weight.shape):
