@@ -79,3 +79,39 @@ def test_tokenizer_benchmark_headline_is_the_median_and_has_a_default_threads_pe
     assert result["default_threads_batches_same_size"]
     ratio = result["ours_default_threads_tokens_per_sec"] / result["hf_default_threads_tokens_per_sec"]
     assert abs(result["ratio_default_threads"] - ratio) < 2e-3 * ratio
+
+
+def test_jax_gpu_training_benchmark_runs_without_tensorflow(tmp_path):
+    """The GPU machine has JAX and no TensorFlow: the benchmark's whole code path must not import it. Here
+    TensorFlow is made unimportable (a stub package first on the path) and the quick shape runs on CPU jax."""
+    pytest.importorskip("jax")
+    blocker = tmp_path / "tensorflow"
+    blocker.mkdir()
+    (blocker / "__init__.py").write_text("raise ImportError('tensorflow is blocked for this test')\n")
+    env = dict(os.environ, KERAS_BACKEND="jax", PYTHONPATH=str(tmp_path))
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "jax_gpu_training.py"), "--quick"],
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = out.stdout.strip().splitlines()
+    assert len(lines) == 1, out.stdout[-2000:]
+    result = json.loads(lines[0])
+    assert "tensorflow" not in result["environment"] and result["environment"]["backend"] == "jax"
+    assert result["tokens_per_sec"] > 0 and len(result["tokens_per_sec_rounds"]) == result["repeats"] == 2
+    shape = result["shape"]
+    # 6N + 12 L T d, with N counted from the built model: embeddings (vocab + positions) x d, per layer 4 d^2 +
+    # 4 d (attention) + 2 d ffn + ffn + d (feed-forward) + 4 d (two norms), a final norm 2 d
+    d, f, layers, t, v = shape["hidden"], shape["ffn"], shape["layers"], shape["seq_len"], shape["vocab"]
+    params = (v + t) * d + layers * (4 * d * d + 4 * d + 2 * d * f + f + d + 4 * d) + 2 * d
+    assert result["parameters"] == params
+    assert result["flops_per_token"] == 6 * params + 12 * layers * t * d
+    assert result["mfu"] is None and result["peak_bf16_flops"] is None  # a CPU has no bf16 peak in the table
+    assert result["final_loss"] < 7.0  # near ln(512) = 6.24 for random ids: a real, finite training loss
+
+
+@pytest.mark.parametrize("kind,peak", [("NVIDIA H100 80GB HBM3", 989e12), ("NVIDIA H100 PCIe", 756e12),
+                                       ("NVIDIA H200", 989e12), ("NVIDIA A100-SXM4-80GB", 312e12), ("cpu", None)])
+def test_jax_gpu_training_peak_flops_by_device_name(kind, peak, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import jax_gpu_training
+
+    assert jax_gpu_training.peak_flops(kind) == peak
