@@ -152,7 +152,7 @@ class Translator:
         self.beam_width = int(beam_width)
         self.length_penalty = float(length_penalty)
         self.sampler = Sampler(sampler) if isinstance(sampler, str) else (sampler or Sampler("greedy"))
-        self._translate = compile_function(self._ids, jit_compile=jit_compile)
+        self._translate = compile_function(self._ids, jit_compile=jit_compile, model=model)
 
     def _ids(self, source_ids, noise):
         return translate_ids(self.model, source_ids, self.max_new_tokens, self.beam_width, self.length_penalty,

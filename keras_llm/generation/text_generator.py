@@ -46,7 +46,7 @@ class TextGenerator:
 
     def _function(self, key, fn):
         if key not in self._compiled:
-            self._compiled[key] = compile_function(fn, jit_compile=self.jit_compile)
+            self._compiled[key] = compile_function(fn, jit_compile=self.jit_compile, model=self.model)
         return self._compiled[key]
 
     def encode_prompts(self, prompts, max_new_tokens):
