@@ -29,6 +29,8 @@ class Decoder:
     `call_with_state` (recurrent: hidden state)."""
 
     def __init__(self, model):
+        if not model.built:  # now, not on the first step: a JAX loop body must not create the variables
+            model.build()
         self.model = model
         # A model over another vocabulary layout (GPT-2's, from `from_pretrained`) says which id ends a
         # continuation (None: none does) and which ids are never generated.
@@ -104,7 +106,12 @@ def prefill(decoder, tokens, prompt_lengths, state, prepared=None, chunk=PREFILL
     most the shortest prompt's length - 1). Their logits are not needed, and compiled graphs drop them.
     `start` is the first position to feed; `stop` (static) bounds the positions written (the state's length
     when decoding in attention windows)."""
-    batch = ops.shape(tokens)[0]
+    batch, length = ops.shape(tokens)[0], ops.shape(tokens)[1]
+    start = ops.convert_to_tensor(start, dtype="int32")
+    if any(isinstance(bound, int) and bound < chunk for bound in (length, stop)):
+        # No whole chunk fits (the loop below would not run), and JAX rejects the body's static slice of a
+        # chunk wider than the buffer or the state even so.
+        return start, state
     forced = ops.min(prompt_lengths) - 1  # steps 0 .. forced-1 feed a prompt token and force the next one
     if stop is not None:
         forced = ops.minimum(forced, stop)
@@ -116,7 +123,7 @@ def prefill(decoder, tokens, prompt_lengths, state, prepared=None, chunk=PREFILL
         _, state = decoder.step(ops.slice(tokens, [0, i], [batch, chunk]), state, i, prepared)
         return i + chunk, state
 
-    return ops.while_loop(cond, body, (ops.convert_to_tensor(start, dtype="int32"), state))
+    return ops.while_loop(cond, body, (start, state))
 
 
 # Positions in the first attention window of a key/value-cache decoding loop (see `attention_windows`). 16
