@@ -197,8 +197,9 @@ class MultiHeadAttention(keras.layers.Layer):
                 padding_mask=padding_mask,
                 causal=use_causal_mask,
             )
-        if dropout:
-            # Dropout acts on the probabilities, which the fused kernel never materializes.
+        if dropout or self.value_dim != self.key_dim:
+            # Dropout acts on the probabilities, which the fused kernel never materializes; JAX's fused
+            # attention (`jax.nn.dot_product_attention`) needs values as wide as the keys.
             if causal_only:
                 length = ops.shape(queries)[1]
                 mask = attention_mask_from(length, length, causal=True)
