@@ -1,11 +1,12 @@
 """Repetition penalty, no-repeat n-grams, the nucleus, seeded noise and the sampling defaults, on hand-made
 inputs checked against values worked out here."""
 import numpy as np
+import keras
 import pytest
-import tensorflow as tf
 from keras import ops
 
 from keras_llm.generation import Sampler
+from keras_llm.generation.compiled import compile_function
 from keras_llm.generation.logits_processors import (
     apply_repetition_penalty,
     constrain_logits,
@@ -18,6 +19,11 @@ from keras_llm.tokenizers.special_tokens import EOS_ID, NUM_SPECIAL_TOKENS, UNK_
 STRUCTURAL = set(range(NUM_SPECIAL_TOKENS)) - {UNK_ID}
 
 
+def scalar(value):
+    """A scalar tensor of the backend (a setting as a serving request passes it), not a Python number."""
+    return ops.convert_to_tensor(value)
+
+
 def test_repetition_penalty_changes_exactly_the_seen_tokens_by_the_formula():
     logits = np.array([[0.5, 1.0, -1.0, 2.0, 0.0, 0.0, 0.0, 3.0, -2.0, 4.0, 1.5, -0.5]], "float32")
     # <eos> prompt start, then 7 8 7 <unk> 10; position 6 (11) lies past index 5 and does not count yet.
@@ -26,7 +32,7 @@ def test_repetition_penalty_changes_exactly_the_seen_tokens_by_the_formula():
     expected = logits[0].copy()
     expected[7], expected[8], expected[UNK_ID], expected[10] = 3.0 / 2, -2.0 * 2, 1.0 / 2, 1.5 / 2
     np.testing.assert_array_equal(got, expected)  # <eos> (3), 9 and 11 untouched; 7 penalized once
-    tensor = ops.convert_to_numpy(constrain_logits(logits, tokens, tf.constant(5), tf.constant(2.0), tf.constant(0)))
+    tensor = ops.convert_to_numpy(constrain_logits(logits, tokens, scalar(5), scalar(2.0), scalar(0)))
     np.testing.assert_array_equal(tensor[0], expected)
 
 
@@ -50,11 +56,12 @@ def test_no_repeat_ngram_bans_equal_a_brute_force_reference(n):
     tokens = np.tile(rng.choice(ids, size=(3, 4)), (1, 4))[:, :14]
     tokens = np.where(rng.random((3, 14)) < 0.15, rng.choice(ids, size=(3, 14)), tokens).astype("int32")
     tokens[:, 0] = EOS_ID
-    compiled = tf.function(lambda t, i, size: repeated_ngram_bans(tf.zeros([3, vocab]), t, i, size), jit_compile=True)
+    compiled = compile_function(lambda t, i, size: repeated_ngram_bans(ops.zeros([3, vocab]), t, i, size),
+                                jit_compile=True)
     found = 0
     for index in range(14):
         static = ops.convert_to_numpy(repeated_ngram_bans(np.zeros((3, vocab), "float32"), tokens, index, n))
-        xla = compiled(tokens, tf.constant(index), tf.constant(n)).numpy()
+        xla = ops.convert_to_numpy(compiled(tokens, scalar(index), scalar(n)))
         np.testing.assert_array_equal(static, xla)
         for b in range(3):
             expected = reference_bans(tokens[b], index, n, vocab)
@@ -66,7 +73,7 @@ def test_no_repeat_ngram_bans_equal_a_brute_force_reference(n):
 def test_constraints_that_are_off_change_nothing():
     logits = np.random.default_rng(0).normal(size=(2, 10)).astype("float32")
     tokens = np.array([[3, 7, 7, 7], [3, 8, 9, 8]], "int32")
-    off = [(None, None), (1.0, 0), (tf.constant(1.0), tf.constant(0)), (tf.constant(-1.0), tf.constant(-2))]
+    off = [(None, None), (1.0, 0), (scalar(1.0), scalar(0)), (scalar(-1.0), scalar(-2))]
     for penalty, size in off:
         np.testing.assert_array_equal(ops.convert_to_numpy(constrain_logits(logits, tokens, 3, penalty, size)), logits)
     banned = ops.convert_to_numpy(constrain_logits(logits, tokens, 3, None, 2))
@@ -97,10 +104,10 @@ def test_a_request_temperature_of_zero_or_below_is_greedy():
     logits = np.array([[0.0, 1.0, 0.9, 0.8]] * 256, "float32")
     noise = ops.convert_to_numpy(seeded_uniform(1, 256, seed=0))[0]
     sampler = Sampler("top_p", top_p=1.0)
-    for temperature in (0.0, tf.constant(0.0), tf.constant(-1.0)):
+    for temperature in (0.0, scalar(0.0), scalar(-1.0)):
         assert ops.convert_to_numpy(sampler(logits, noise, temperature)).tolist() == [1] * 256
-    assert len(set(ops.convert_to_numpy(sampler(logits, noise, tf.constant(1.0))).tolist())) == 4
-    narrow = ops.convert_to_numpy(sampler(logits, noise, tf.constant(1.0), top_p=tf.constant(0.5)))
+    assert len(set(ops.convert_to_numpy(sampler(logits, noise, scalar(1.0))).tolist())) == 4
+    narrow = ops.convert_to_numpy(sampler(logits, noise, scalar(1.0), top_p=scalar(0.5)))
     assert set(narrow.tolist()) == {1, 2}  # the request's top_p overrides the configured 1.0
 
 
@@ -108,8 +115,11 @@ def test_seeded_uniform_depends_only_on_seed_step_and_row():
     whole = ops.convert_to_numpy(seeded_uniform(6, 5, seed=7))
     chunk = ops.convert_to_numpy(seeded_uniform(4, 3, seed=7, row_offset=2))
     np.testing.assert_array_equal(chunk, whole[:4, 2:])
-    graph = tf.function(lambda s, n: seeded_uniform(n, 5, s), jit_compile=True)(tf.constant(7), tf.constant(6))
-    np.testing.assert_array_equal(graph.numpy(), whole)
+    if keras.backend.backend() == "tensorflow":  # a graph whose length is a tensor too (an exported signature's)
+        graph = compile_function(lambda s, n: seeded_uniform(n, 5, s), jit_compile=True)(scalar(7), scalar(6))
+    else:  # JAX traces static shapes: the length stays a Python int
+        graph = compile_function(lambda s: seeded_uniform(6, 5, s))(scalar(7))
+    np.testing.assert_array_equal(ops.convert_to_numpy(graph), whole)
     assert not np.array_equal(ops.convert_to_numpy(seeded_uniform(6, 5, seed=8)), whole)
     many = ops.convert_to_numpy(seeded_uniform(200, 100, seed=1))
     assert 0.0 <= many.min() and many.max() < 1.0 and abs(many.mean() - 0.5) < 0.01

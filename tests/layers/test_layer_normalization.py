@@ -2,8 +2,9 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
+from backend_gradients import value_and_gradients
 from helpers import run_layer_test
+from keras import ops
 
 from keras_llm.layers import FeedForward, LayerNormalization
 from keras_llm.layers.feed_forward import _exact_gelu, _tanh_gelu
@@ -27,18 +28,16 @@ def _pair(**kwargs):
     return ours, reference
 
 
-def _tensors_and_gradients(layer, x):
-    """The layer's output and the gradients of `sum(output * UPSTREAM)` w.r.t. x and its weights (tensors;
-    runs eagerly or inside a `tf.function`)."""
-    with tf.GradientTape() as tape:
-        tape.watch(x)
+def _value_and_gradients(layer, x, compiled=False):
+    """The layer's output and the gradients of `sum(output * UPSTREAM)` w.r.t. x and its weights (numpy; run
+    eagerly or inside a `tf.function` / `jax.jit`)."""
+
+    def loss(x):
         y = layer(x)
-        loss = tf.reduce_sum(tf.cast(y, "float32") * UPSTREAM)
-    return [y] + tape.gradient(loss, [x] + [w.value for w in layer.trainable_weights])
+        return ops.sum(ops.cast(y, "float32") * UPSTREAM), y
 
-
-def _value_and_gradients(layer, x):
-    return [keras.ops.convert_to_numpy(t) for t in _tensors_and_gradients(layer, tf.constant(x))]
+    y, gradients = value_and_gradients(loss, [x], layer.trainable_weights, compiled=compiled)
+    return [y] + gradients
 
 
 def test_contract():
@@ -60,15 +59,14 @@ def test_in_a_function_and_with_other_axes():
     ours, reference = _pair(axis=1)  # not the last axis: Keras' own code, still the same values
     np.testing.assert_allclose(ours(X), reference(X), atol=1e-5)
     ours, reference = _pair()
-    compiled = tf.function(lambda x: _tensors_and_gradients(ours, x))
     expected = _value_and_gradients(reference, X)
-    for g, e in zip(compiled(tf.constant(X)), expected):
-        np.testing.assert_allclose(g.numpy(), e, rtol=1e-4, atol=1e-4 * np.abs(e).max())
+    for g, e in zip(_value_and_gradients(ours, X, compiled=True), expected):
+        np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-4 * np.abs(e).max())
 
 
 def test_bfloat16_inputs_normalize_in_float32():
     ours, reference = _pair(dtype="mixed_bfloat16")
-    x = tf.cast(tf.constant(X), "bfloat16")
+    x = ops.cast(X, "bfloat16")
     got, expected = _value_and_gradients(ours, x), _value_and_gradients(reference, x)
     assert got[0].dtype == expected[0].dtype and keras.backend.standardize_dtype(ours(x).dtype) == "bfloat16"
     for g, e in zip(got, expected):
@@ -76,24 +74,28 @@ def test_bfloat16_inputs_normalize_in_float32():
                                    atol=2e-2 * np.abs(np.asarray(e, "float32")).max())
 
 
+def _activation_and_gradient(activation, x):
+    """`activation(x)` and its elementwise derivative (numpy)."""
+    y, (gradient,) = value_and_gradients(lambda x: (ops.sum(activation(x)), activation(x)), [x])
+    return y, gradient
+
+
 def test_exact_gelu_and_its_gradient_equal_keras():
-    x = tf.constant(np.linspace(-8.0, 8.0, 101, dtype="float32"))
-    with tf.GradientTape(persistent=True) as tape:
-        tape.watch(x)
-        ours, reference = _exact_gelu(x), keras.activations.gelu(x, approximate=False)
+    x = np.linspace(-8.0, 8.0, 101, dtype="float32")
+    ours, our_gradient = _activation_and_gradient(_exact_gelu, x)
+    reference, gradient = _activation_and_gradient(lambda v: keras.activations.gelu(v, approximate=False), x)
     np.testing.assert_allclose(ours, reference, atol=1e-6)
-    np.testing.assert_allclose(tape.gradient(ours, x), tape.gradient(reference, x), atol=1e-6)
+    np.testing.assert_allclose(our_gradient, gradient, atol=1e-6)
     # the tanh approximation differs by more than that: the check can tell the two apart
     assert np.abs(np.asarray(keras.activations.gelu(x, approximate=True)) - np.asarray(reference)).max() > 1e-4
 
 
 def test_tanh_gelu_and_its_gradient_equal_keras():
-    x = tf.constant(np.linspace(-8.0, 8.0, 101, dtype="float32"))
-    with tf.GradientTape(persistent=True) as tape:
-        tape.watch(x)
-        ours, reference = _tanh_gelu(x), keras.activations.gelu(x, approximate=True)
+    x = np.linspace(-8.0, 8.0, 101, dtype="float32")
+    ours, our_gradient = _activation_and_gradient(_tanh_gelu, x)
+    reference, gradient = _activation_and_gradient(lambda v: keras.activations.gelu(v, approximate=True), x)
     np.testing.assert_allclose(ours, reference, atol=1e-6)
-    np.testing.assert_allclose(tape.gradient(ours, x), tape.gradient(reference, x), atol=1e-5)
+    np.testing.assert_allclose(our_gradient, gradient, atol=1e-5)
 
 
 @pytest.mark.parametrize("activation,approximate", [("gelu", False), ("gelu_approximate", True), ("gelu_new", True)])
@@ -104,12 +106,7 @@ def test_feed_forward_equals_two_keras_denses_with_gelu(activation, approximate)
     reference = keras.Sequential([keras.layers.Dense(16, activation=gelu), keras.layers.Dense(8)])
     reference.build(X.shape)
     reference.set_weights(layer.get_weights())
-    x = tf.constant(X)
-    with tf.GradientTape(persistent=True) as tape:
-        tape.watch(x)
-        ours, expected = layer(x), reference(x)
-        loss_ours, loss_expected = tf.reduce_sum(ours * UPSTREAM), tf.reduce_sum(expected * UPSTREAM)
-    np.testing.assert_allclose(ours, expected, rtol=1e-5, atol=1e-4)
-    for g, e in zip(tape.gradient(loss_ours, [x] + [w.value for w in layer.trainable_weights]),
-                    tape.gradient(loss_expected, [x] + [w.value for w in reference.trainable_weights])):
-        np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-4 * np.abs(e.numpy()).max())
+    got, expected = _value_and_gradients(layer, X), _value_and_gradients(reference, X)
+    np.testing.assert_allclose(got[0], expected[0], rtol=1e-5, atol=1e-4)
+    for g, e in zip(got[1:], expected[1:]):
+        np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-4 * np.abs(e).max())
