@@ -161,13 +161,20 @@ def test_translate_ids_greedy(trained, kind):
     assert np.all(greedy[after_eos > 0] == 0)
 
 
+FORWARD_ROWS, FORWARD_WIDTH = 3, 11  # the widest written-out beam search; <bos> + its 10 steps
+
+
 def _next_logprobs(model, source_row, prefixes):
     """Full-forward log-probabilities `[len(prefixes), vocab]` of the token after `<bos> + prefix` (all prefixes
-    of one length), with the suppressed ids at about -1e9 as in decoding."""
-    decoder_inputs = np.array([[BOS, *prefix] for prefix in prefixes], "int32")
-    encoder_inputs = np.repeat(source_row[None, :], len(prefixes), axis=0)
-    logits = keras.ops.convert_to_numpy(model({"encoder_inputs": encoder_inputs, "decoder_inputs": decoder_inputs}))
-    logits = logits[:, -1, :].astype("float64")
+    of one length), with the suppressed ids at about -1e9 as in decoding. The forward pass always has
+    `FORWARD_ROWS` rows of `FORWARD_WIDTH` decoder positions (right-padded: later positions cannot change a
+    causal decoder's logits, nor other rows a row's), so `predict_on_batch` compiles once."""
+    length = len(prefixes[0]) + 1
+    decoder_inputs = np.zeros((max(FORWARD_ROWS, len(prefixes)), max(FORWARD_WIDTH, length)), "int32")
+    decoder_inputs[: len(prefixes), :length] = [[BOS, *prefix] for prefix in prefixes]
+    encoder_inputs = np.repeat(source_row[None, :], len(decoder_inputs), axis=0)
+    logits = np.asarray(model.predict_on_batch({"encoder_inputs": encoder_inputs, "decoder_inputs": decoder_inputs}))
+    logits = logits[: len(prefixes), length - 1, :].astype("float64")
     logits[:, list(SUPPRESSED_IDS)] = -1e9
     return logits - logits.max(-1, keepdims=True) - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1,
                                                                                                          keepdims=True))
