@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The test command: the whole suite on the TFX stack; on the latest stack everything but the TFX tests and
-# the slow end-to-end ones (examples, multi-process, kill-and-resume), which keeps CI under 30 minutes.
+# the slow end-to-end ones (examples, multi-process, kill-and-resume), which keeps CI under 30 minutes; then the
+# layer, model and generation tests again on the JAX backend (the TensorFlow-only fast paths fall back to plain
+# keras.ops there), with the tests of .keras files moving between the two backends.
 # Creates both virtual environments when missing (scripts/ensure_env.sh). Extra args go to pytest.
 # Tests run in one pytest-xdist worker per core, a test file per worker (module fixtures are built once):
 # most of a test's time is single-threaded (tracing, XLA compiles, subprocess start-up), so two workers on
@@ -14,4 +16,9 @@ export KERAS_BACKEND=tensorflow TF_CPP_MIN_LOG_LEVEL=2
 echo "== TFX stack (Python 3.10, TF 2.16, TFX 1.16): whole suite"
 "$tfx_venv/bin/python" -m pytest -n auto --dist loadfile "$@"
 echo "== latest stack (Python 3.11, newest TF / Keras): everything but TFX and slow end-to-end tests"
-"$latest_venv/bin/python" -m pytest -n auto --dist loadfile -m "not tfx and not slow" "$@"
+# (tests/test_cross_backend.py runs in the JAX run below: its processes use both backends whichever runs pytest.)
+"$latest_venv/bin/python" -m pytest -n auto --dist loadfile -m "not tfx and not slow" \
+    --ignore=tests/test_cross_backend.py "$@"
+echo "== latest stack on JAX (KERAS_BACKEND=jax): layers, models, generation, and .keras files across backends"
+KERAS_BACKEND=jax "$latest_venv/bin/python" -m pytest -n auto --dist loadfile -m "not tfx and not slow" \
+    tests/layers tests/models tests/generation tests/test_cross_backend.py "$@"
