@@ -23,6 +23,7 @@ import itertools
 import json
 import os
 
+import keras
 import numpy as np
 
 from keras_llm.models.bert_encoder import BertEncoder
@@ -174,16 +175,8 @@ def _huggingface_gpt2(config, file, tensors, sources):
     if hidden % heads:
         raise PretrainedFormatError(f"{file}: n_embd {hidden} is not divisible by n_head {heads}")
     head_dim = hidden // heads
-    weights, origin = {}, {}
-
-    def take(name, ours, transform=None):
-        if name not in tensors:
-            raise PretrainedFormatError(f"tensor '{name}' missing from {_files(sources)}")
-        value = np.asarray(tensors[name])
-        weights[ours] = transform(value) if transform else value
-        origin[ours] = f"tensor '{name}' of {sources[name]}"
-        return value
-
+    reader = _TensorReader(tensors, sources)
+    take = reader.take
     take("wte.weight", "embedding/token_embedding/embeddings")
     take("wpe.weight", "embedding/position_embedding/embeddings")
     for i in range(model_config["num_layers"]):
@@ -193,18 +186,17 @@ def _huggingface_gpt2(config, file, tensors, sources):
         take(h + "ln_2.weight", ours + "feed_forward_norm/gamma")
         take(h + "ln_2.bias", ours + "feed_forward_norm/beta")
         # c_attn is a Conv1D: [in, 3 * hidden] with the query, key and value columns side by side.
-        qkv = take(h + "attn.c_attn.weight", ours + "self_attention/query/kernel")
-        qkv_bias = take(h + "attn.c_attn.bias", ours + "self_attention/query/bias")
+        qkv, qkv_bias = reader.read(h + "attn.c_attn.weight"), reader.read(h + "attn.c_attn.bias")
         _expect(qkv, (hidden, 3 * hidden), h + "attn.c_attn.weight", sources)
         _expect(qkv_bias, (3 * hidden,), h + "attn.c_attn.bias", sources)
         for part, name in enumerate(("query", "key", "value")):
             columns = slice(part * hidden, (part + 1) * hidden)
-            weights[ours + f"self_attention/{name}/kernel"] = qkv[:, columns].reshape(hidden, heads, head_dim)
-            weights[ours + f"self_attention/{name}/bias"] = qkv_bias[columns].reshape(heads, head_dim)
-            origin[ours + f"self_attention/{name}/kernel"] = f"tensor '{h}attn.c_attn.weight' of {sources[h + 'attn.c_attn.weight']}"
-            origin[ours + f"self_attention/{name}/bias"] = f"tensor '{h}attn.c_attn.bias' of {sources[h + 'attn.c_attn.bias']}"
+            reader.put(ours + f"self_attention/{name}/kernel", qkv[:, columns].reshape(hidden, heads, head_dim),
+                       h + "attn.c_attn.weight")
+            reader.put(ours + f"self_attention/{name}/bias", qkv_bias[columns].reshape(heads, head_dim),
+                       h + "attn.c_attn.bias")
         take(h + "attn.c_proj.weight", ours + "self_attention/attention_output/kernel",
-             lambda w: _reshaped(w, (heads, head_dim, hidden), h + "attn.c_proj.weight", sources))
+             lambda w, name: _reshaped(w, (heads, head_dim, hidden), name, sources))
         take(h + "attn.c_proj.bias", ours + "self_attention/attention_output/bias")
         take(h + "mlp.c_fc.weight", ours + "feed_forward/intermediate_dense/kernel")
         take(h + "mlp.c_fc.bias", ours + "feed_forward/intermediate_dense/bias")
@@ -215,7 +207,7 @@ def _huggingface_gpt2(config, file, tensors, sources):
     end_id = config.get("eos_token_id")
     model_config["token_conventions"] = {"eos_id": None if end_id is None else int(end_id), "suppressed_ids": [],
                                          "pad_id": None}
-    return "gpt2", model_config, _Weights(weights, origin), sources
+    return "gpt2", model_config, reader.weights(), sources
 
 
 def _huggingface_bert(config, file, tensors, sources):
@@ -237,7 +229,8 @@ def _huggingface_bert(config, file, tensors, sources):
     if hidden % heads:
         raise PretrainedFormatError(f"{file}: hidden_size {hidden} is not divisible by num_attention_heads {heads}")
     head_dim = hidden // heads
-    weights, origin = {}, {}
+    reader = _TensorReader(tensors, sources)
+    take = reader.take
 
     def name_of(stem, kind):
         """Old BERT checkpoints name layer-norm weights gamma/beta, new ones weight/bias."""
@@ -247,13 +240,6 @@ def _huggingface_bert(config, file, tensors, sources):
         raise PretrainedFormatError(f"tensor '{stem}.{'weight' if kind == 'scale' else 'bias'}' missing from "
                                     f"{_files(sources)}")
 
-    def take(name, ours, transform=None):
-        if name not in tensors:
-            raise PretrainedFormatError(f"tensor '{name}' missing from {_files(sources)}")
-        value = np.asarray(tensors[name])
-        weights[ours] = transform(value, name) if transform else value
-        origin[ours] = f"tensor '{name}' of {sources[name]}"
-
     def norm(stem, ours):
         take(name_of(stem, "scale"), ours + "/gamma")
         take(name_of(stem, "shift"), ours + "/beta")
@@ -262,13 +248,14 @@ def _huggingface_bert(config, file, tensors, sources):
         """A torch Linear weight is [out, in]: transpose, then split the heads as our layer holds them."""
         return lambda w, name: _reshaped(w.T, shape, name, sources)
 
-    take("embeddings.word_embeddings.weight", "embedding/token_embedding/embeddings")
-    take("embeddings.position_embeddings.weight", "embedding/position_embedding/embeddings")
+    # Our names: the encoder's variables under "encoder/", the masked-LM head's at the top (`_relative_paths`).
+    take("embeddings.word_embeddings.weight", "encoder/embedding/token_embedding/embeddings")
+    take("embeddings.position_embeddings.weight", "encoder/embedding/position_embedding/embeddings")
     if model_config["num_segments"]:
-        take("embeddings.token_type_embeddings.weight", "segment_embedding/embeddings")
-    norm("embeddings.LayerNorm", "embedding_norm")
+        take("embeddings.token_type_embeddings.weight", "encoder/segment_embedding/embeddings")
+    norm("embeddings.LayerNorm", "encoder/embedding_norm")
     for i in range(model_config["num_layers"]):
-        layer, ours = f"encoder.layer.{i}.", f"encoder_block_{i}/"
+        layer, ours = f"encoder.layer.{i}.", f"encoder/encoder_block_{i}/"
         for name in ("query", "key", "value"):
             take(layer + f"attention.self.{name}.weight", ours + f"self_attention/{name}/kernel",
                  linear((hidden, heads, head_dim)))
@@ -287,19 +274,14 @@ def _huggingface_bert(config, file, tensors, sources):
         norm(layer + "output.LayerNorm", ours + "feed_forward_norm")
     model_config["use_pooler"] = "pooler.dense.weight" in tensors
     if model_config["use_pooler"]:
-        take("pooler.dense.weight", "pooler/kernel", linear((hidden, hidden)))
-        take("pooler.dense.bias", "pooler/bias")
-    head = {}
+        take("pooler.dense.weight", "encoder/pooler/kernel", linear((hidden, hidden)))
+        take("pooler.dense.bias", "encoder/pooler/bias")
     if "cls.predictions.transform.dense.weight" in tensors:
         take("cls.predictions.transform.dense.weight", "head_dense/kernel", linear((hidden, hidden)))
         take("cls.predictions.transform.dense.bias", "head_dense/bias")
         norm("cls.predictions.transform.LayerNorm", "head_norm")
         take("cls.predictions.bias", "output_bias")
-        head = {k: weights.pop(k) for k in list(weights) if k.startswith(("head_", "output_bias"))}
-    weights = {"encoder/" + k: v for k, v in weights.items()}
-    origin = {("encoder/" + k if not k.startswith(("head_", "output_bias")) else k): v for k, v in origin.items()}
-    weights.update(head)
-    return "bert", model_config, _Weights(weights, origin), sources
+    return "bert", model_config, reader.weights(), sources
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -392,8 +374,7 @@ def _keras_hub(path, config):
             if our_name.startswith("encoder/pooler/") or our_name.startswith("encoder/segment_embedding/"):
                 continue
             raise PretrainedFormatError(f"variable '{their_name}' missing from {weights_file}")
-        weights[our_name] = np.asarray(theirs[their_name].numpy() if hasattr(theirs[their_name], "numpy")
-                                       else theirs[their_name].value)
+        weights[our_name] = keras.ops.convert_to_numpy(theirs[their_name])
         origin[our_name] = f"variable '{their_name}' of {weights_file}"
     sources = {name: weights_file for name in theirs}
     return architecture, model_config, _Weights(weights, origin), sources
@@ -420,6 +401,32 @@ class _Weights(dict):
     def __init__(self, weights, origin):
         super().__init__(weights)
         self.origin = origin
+
+
+class _TensorReader:
+    """Checkpoint tensors -> our `{variable path: array}`, remembering which tensor each value came from."""
+
+    def __init__(self, tensors, sources):
+        self.tensors, self.sources = tensors, sources
+        self.values, self.origin = {}, {}
+
+    def read(self, name):
+        if name not in self.tensors:
+            raise PretrainedFormatError(f"tensor '{name}' missing from {_files(self.sources)}")
+        return np.asarray(self.tensors[name])
+
+    def put(self, ours, value, name):
+        """`value` (derived from tensor `name`) for our variable `ours`."""
+        self.values[ours] = value
+        self.origin[ours] = f"tensor '{name}' of {self.sources[name]}"
+
+    def take(self, name, ours, transform=None):
+        """Tensor `name`, through `transform(value, name)` if given, for our variable `ours`."""
+        value = self.read(name)
+        self.put(ours, transform(value, name) if transform else value, name)
+
+    def weights(self):
+        return _Weights(self.values, self.origin)
 
 
 def _files(sources):

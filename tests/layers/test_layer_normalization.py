@@ -80,22 +80,17 @@ def _activation_and_gradient(activation, x):
     return y, gradient
 
 
-def test_exact_gelu_and_its_gradient_equal_keras():
+@pytest.mark.parametrize("kernel,approximate,gradient_atol", [(_exact_gelu, False, 1e-6), (_tanh_gelu, True, 1e-5)],
+                         ids=["exact", "tanh"])
+def test_gelu_and_its_gradient_equal_keras(kernel, approximate, gradient_atol):
     x = np.linspace(-8.0, 8.0, 101, dtype="float32")
-    ours, our_gradient = _activation_and_gradient(_exact_gelu, x)
-    reference, gradient = _activation_and_gradient(lambda v: keras.activations.gelu(v, approximate=False), x)
+    ours, our_gradient = _activation_and_gradient(kernel, x)
+    reference, gradient = _activation_and_gradient(lambda v: keras.activations.gelu(v, approximate=approximate), x)
     np.testing.assert_allclose(ours, reference, atol=1e-6)
-    np.testing.assert_allclose(our_gradient, gradient, atol=1e-6)
-    # the tanh approximation differs by more than that: the check can tell the two apart
-    assert np.abs(np.asarray(keras.activations.gelu(x, approximate=True)) - np.asarray(reference)).max() > 1e-4
-
-
-def test_tanh_gelu_and_its_gradient_equal_keras():
-    x = np.linspace(-8.0, 8.0, 101, dtype="float32")
-    ours, our_gradient = _activation_and_gradient(_tanh_gelu, x)
-    reference, gradient = _activation_and_gradient(lambda v: keras.activations.gelu(v, approximate=True), x)
-    np.testing.assert_allclose(ours, reference, atol=1e-6)
-    np.testing.assert_allclose(our_gradient, gradient, atol=1e-5)
+    np.testing.assert_allclose(our_gradient, gradient, atol=gradient_atol)
+    # the other GELU differs by more than that: the check can tell the two apart
+    other = keras.activations.gelu(x, approximate=not approximate)
+    assert np.abs(np.asarray(other) - np.asarray(reference)).max() > 1e-4
 
 
 @pytest.mark.parametrize("activation,approximate", [("gelu", False), ("gelu_approximate", True), ("gelu_new", True)])
