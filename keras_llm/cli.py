@@ -314,18 +314,10 @@ def build_parser():
 
 
 def _convert(args):
-    from keras_llm.models import from_pretrained
+    from keras_llm.models.pretrained import convert_checkpoint
 
-    model = from_pretrained(args.source, task=args.task)
-    os.makedirs(args.output, exist_ok=True)
-    path = os.path.join(args.output, "model.keras")
-    model.save(path)
-    summary = {"source": os.path.abspath(args.source), "model": path, "class": type(model).__name__,
-               "parameters": int(model.count_params()),
-               "config": {k: v for k, v in model.get_config().items() if k not in ("name", "trainable", "dtype")}}
-    with open(os.path.join(args.output, "converted.json"), "w", encoding="utf-8") as handle:
-        json.dump(summary, handle, indent=2, default=str)
-    print(f"{summary['class']} with {summary['parameters']:,} parameters from {args.source} -> {path}")
+    summary = convert_checkpoint(args.source, args.output, task=args.task)
+    print(f"{summary['class']} with {summary['parameters']:,} parameters from {args.source} -> {summary['model']}")
 
 
 def _pipeline(args):

@@ -74,6 +74,21 @@ def from_pretrained(path, task=None):
     return model
 
 
+def convert_checkpoint(source, output, task=None):
+    """`keras-llm convert`: writes `output/model.keras` (our model with the checkpoint's weights) and
+    `output/converted.json` (what was read, the class, parameter count and config); returns that summary."""
+    model = from_pretrained(source, task=task)
+    os.makedirs(output, exist_ok=True)
+    path = os.path.join(output, "model.keras")
+    model.save(path)
+    summary = {"source": os.path.abspath(source), "model": path, "class": type(model).__name__,
+               "parameters": int(model.count_params()),
+               "config": {k: v for k, v in model.get_config().items() if k not in ("name", "trainable", "dtype")}}
+    with open(os.path.join(output, "converted.json"), "w", encoding="utf-8") as handle:
+        json.dump(summary, handle, indent=2, default=str)
+    return summary
+
+
 def _read_config(path):
     if not os.path.isdir(path):
         raise PretrainedFormatError(f"{path}: not a folder (from_pretrained reads a local checkpoint folder)")
