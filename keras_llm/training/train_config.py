@@ -45,6 +45,11 @@ class TrainConfig:
             weights (0: off, train the full length, keep the last weights); default (None) 3 when the length
             is automatic and there is validation data, else 0.
         num_layers, hidden_dim, num_heads, dropout: architecture (None: the preset's or the default).
+        init_from: start from the weights in this folder instead of a new model: a `keras-llm train` run, a
+            `keras-llm convert` output or a checkpoint `from_pretrained` reads. The architecture, the model
+            family and (when the folder has one) the tokenizer are the folder's; conflicting settings are an
+            error. An interrupted run in `output` resumes from its own checkpoint instead
+            (`keras_llm.training.init_from`).
         learning_rate, warmup_steps: AdamW with linear warmup and cosine decay to 0 at the last step;
             None picks the family's default (`keras_llm.training.defaults`: 1e-3 for recurrent models, 3e-3
             to 3e-4 for Transformers by width; warmup 5% of the steps, at most 1,000).
@@ -89,6 +94,7 @@ class TrainConfig:
     hidden_dim: int = None
     num_heads: int = None
     dropout: float = None
+    init_from: str = None
     learning_rate: float = None
     warmup_steps: int = None
     valid_split: float = None
@@ -182,6 +188,9 @@ class TrainConfig:
             raise ValueError(f"--valid-split must be in [0, 0.5], got {self.valid_split!r}")
         if self.hidden_dim and self.num_heads and self.hidden_dim % self.num_heads:
             raise ValueError(f"--hidden-dim {self.hidden_dim} is not divisible by --num-heads {self.num_heads}")
+        if self.init_from and self.output and os.path.realpath(self.init_from) == os.path.realpath(self.output):
+            raise ValueError(f"--init-from {self.init_from} is the run's own --output; write the new run to "
+                             f"another folder")
         steps = self.profile_steps
         if steps is not None and (len(steps) != 2 or not 1 <= steps[0] <= steps[1]):
             raise ValueError(f"profile_steps must be [FIRST, LAST] with 1 <= FIRST <= LAST, got {self.profile_steps}")
@@ -228,6 +237,9 @@ def merge_settings(file_values, explicit):
 
 
 def load_train_config(config_file=None, **explicit):
-    """`TrainConfig` from an optional config file and explicit settings (which win), validated."""
+    """`TrainConfig` from an optional config file and explicit settings (which win), validated; with
+    `init_from`, the model family and vocabulary size are the folder's (`init_from.resolve_init_from`)."""
+    from keras_llm.training.init_from import resolve_init_from
+
     file_values = read_config_file(config_file) if config_file else {}
-    return TrainConfig.from_dict(merge_settings(file_values, explicit)).validate()
+    return TrainConfig.from_dict(resolve_init_from(merge_settings(file_values, explicit))).validate()

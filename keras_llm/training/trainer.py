@@ -34,7 +34,7 @@ from keras_llm.data.sources import check_text_file, describe, expand_paths
 from keras_llm.data.splits import holdout_split
 from keras_llm.tokenizers import load_tokenizer, train_tokenizer
 from keras_llm.training import callbacks as cb
-from keras_llm.training import defaults, run_directory, text_samples
+from keras_llm.training import defaults, init_from, run_directory, text_samples
 from keras_llm.training.backup import BackupAndRestore
 from keras_llm.training.best_checkpoint import BestCheckpoint
 from keras_llm.training.compile import compile_language_model
@@ -64,7 +64,7 @@ class TrainResult:
 def _as_config(config):
     if isinstance(config, TrainConfig):
         return config.validate()
-    return TrainConfig.from_dict(config).validate()
+    return TrainConfig.from_dict(init_from.resolve_init_from(config)).validate()
 
 
 def _task(config):
@@ -130,16 +130,21 @@ def resolved_optimizer_settings(config, model, total_steps):
     return float(rate), int(min(warmup, total_steps))
 
 
-def _prepare_tokenizer(config, tokenizer, files, verbose=0):
+def _prepare_tokenizer(config, tokenizer, files, verbose=0, source=None):
+    """`(tokenizer, where it came from)`: the one given, `config.tokenizer_dir`, the `--init-from` folder's, or
+    one trained on the training files."""
     if tokenizer is not None:
-        return tokenizer
+        return tokenizer, "given"
     if config.tokenizer_dir:
-        return load_tokenizer(config.tokenizer_dir)
+        return load_tokenizer(config.tokenizer_dir), f"--tokenizer-dir {config.tokenizer_dir}"
+    if source is not None and source.tokenizer_dir:
+        return load_tokenizer(source.tokenizer_dir), source.tokenizer_dir
     corpus = files if _task(config) == "seq2seq" else load_texts(files, field=config.field, documents=config.documents)
     if verbose:
         print(f"learning a {config.tokenizer} vocabulary of up to {config.vocab_size} tokens from "
               f"{describe(config.train)} ...", flush=True)
-    return train_tokenizer(config.tokenizer, corpus, config.vocab_size)
+    trained = train_tokenizer(config.tokenizer, corpus, config.vocab_size)
+    return trained, f"a {config.tokenizer} tokenizer trained on --train with --vocab-size {config.vocab_size}"
 
 
 def _compile(model, config, total_steps):
@@ -308,6 +313,11 @@ def _train(config, tokenizer, strategy, callbacks, exporter):
         # directory when training ends, and the chief's rmtree of `backup/` raced a worker's files inside it
         # (FileNotFoundError on `latest.weights.h5.bkp` in the two-worker test).
         backup_dir = f"{backup_dir.rstrip(os.sep)}-worker-{worker}"
+    source = init_from.read_init_source(config.init_from) if config.init_from else None
+    if source is not None:
+        init_from.check_tokenizer_dir(source, config.tokenizer_dir)
+        source_model = init_from.load_source_model(source)  # before --overwrite clears anything
+        init_from.check_against_model(source, source_model, config, MODEL_KINDS[config.model].model_class())
     # Refuses to resume a different run; records this one (and its serving version) in the backup folder.
     record = run_directory.prepare_output(config, run_directory.run_identity(config, train_files, valid_paths),
                                           backup_dir, is_chief)
@@ -316,16 +326,24 @@ def _train(config, tokenizer, strategy, callbacks, exporter):
     if verbose and not isinstance(files, list):
         print(f"validating on one training example in {round(1 / valid_split(config))} (held out of "
               f"{describe(config.train)}; --valid FILES or --valid-split 0 to change)", flush=True)
-    tokenizer = _prepare_tokenizer(config, tokenizer, files, verbose)
+    tokenizer, tokenizer_origin = _prepare_tokenizer(config, tokenizer, files, verbose, source)
+    if source is not None:
+        init_from.check_tokenizer(source, source_model, tokenizer, tokenizer_origin)
     steps_per_epoch, epochs, total_steps = _schedule(config, tokenizer, files)
     with _dtype_policy(config.mixed_precision):
         with strategy.scope():
-            model = build_model(config, tokenizer.vocabulary_size)
             first = next(iter(make_dataset(config, tokenizer, files, shuffle=False).take(1)))
-            model(first[0])
-            if _task(config) == "causal":  # start from the unigram model (on resume, the restore overwrites it)
-                initialize_output_bias(model, make_dataset(config, tokenizer, files, shuffle=False),
-                                       tokenizer.vocabulary_size)
+            if source is not None:  # DIR's weights (on resume, the restore below overwrites them)
+                model = init_from.initial_model(source_model, first[0], dropout=config.dropout)
+                del source_model
+                if verbose:
+                    print(f"starting from the weights in {source.path}", flush=True)
+            else:
+                model = build_model(config, tokenizer.vocabulary_size)
+                model(first[0])
+                if _task(config) == "causal":  # start from the unigram model (on resume, the restore overwrites it)
+                    initialize_output_bias(model, make_dataset(config, tokenizer, files, shuffle=False),
+                                           tokenizer.vocabulary_size)
             _compile(model, config, total_steps)
         patience = _patience(config, valid_files)
         # The run as it is trained: the automatic length and the default rates written out (train_config.json).
