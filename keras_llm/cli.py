@@ -78,16 +78,17 @@ TRAIN_SETTINGS = {"model", "preset", "train", "valid", "tokenizer", "tokenizer_d
                   "dropout", "learning_rate", "warmup_steps", "valid_split", "patience", "seed", "deterministic", "mixed_precision", "jit_compile",
                   "distribute", "tpu", "shard_by", "output", "tensorboard_dir", "serving_dir", "backup_dir",
                   "checkpoint_every", "log_every", "sample_prompts", "profile_steps", "documents", "field",
-                  "max_new_tokens", "verbose", "overwrite"}
+                  "max_new_tokens", "verbose", "overwrite", "init_from"}
 
 
 def resolve_train_config(args):
     """The `TrainConfig` of parsed `train` arguments: defaults < `--config` file < flags given."""
+    from keras_llm.training.init_from import resolve_init_from
     from keras_llm.training.train_config import TrainConfig, merge_settings, read_config_file
 
     explicit = {k: v for k, v in vars(args).items() if k in TRAIN_SETTINGS}
     file_values = read_config_file(args.config) if args.config else {}
-    config = TrainConfig.from_dict(merge_settings(file_values, explicit)).validate()
+    config = TrainConfig.from_dict(resolve_init_from(merge_settings(file_values, explicit))).validate()
     if "verbose" not in explicit and "verbose" not in {str(k) for k in file_values}:
         config.verbose = 1 if sys.stdout.isatty() else 2  # a live bar on a terminal, a line per epoch in logs
     return config
@@ -190,6 +191,12 @@ def _add_train_parser(commands):
     add("--hidden-dim", type=int, metavar="N", help="model width (default: preset, 128 for gpt, 256 for rnns)")
     add("--num-heads", type=int, metavar="N", help="attention heads (transformers)")
     add("--dropout", type=float, metavar="F", help="dropout rate")
+    add("--init-from", metavar="DIR",
+        help="start from the weights in DIR: a keras-llm train run, a keras-llm convert output, or a KerasHub / "
+             "Hugging Face checkpoint folder. The model family and architecture are DIR's (conflicting flags are "
+             "an error; --dropout may change), and so is the tokenizer when DIR has one (else the run's must "
+             "have the model's vocabulary size). An interrupted run in --output resumes from its own checkpoint "
+             "instead")
     add("--learning-rate", type=float, metavar="F",
         help="peak learning rate (default: 1e-3 for rnn/lstm/gru, 3e-3 to 3e-4 for transformers by width)")
     add("--warmup-steps", type=int, metavar="N",
@@ -293,8 +300,12 @@ def build_parser():
     pipeline.add_argument("--data", required=True, metavar="DIR", help="directory of .txt / .jsonl corpus files")
     pipeline.add_argument("--output", required=True, metavar="DIR",
                           help="pipeline artifacts, metadata.sqlite and serving/<version> go here")
-    pipeline.add_argument("--model", default="gpt", choices=["gpt", "lstm", "gru", "rnn", "bert"],
-                          help="model family: a causal LM, or bert (a masked LM, served with fill_mask)")
+    pipeline.add_argument("--model", default=None, choices=["gpt", "lstm", "gru", "rnn", "bert"],
+                          help="model family: a causal LM, or bert (a masked LM, served with fill_mask); default "
+                               "gpt, or DIR's with --init-from")
+    pipeline.add_argument("--init-from", metavar="DIR", default=None,
+                          help="the trainer starts from the weights in DIR (as keras-llm train --init-from); "
+                               "without a tokenizer in DIR, --vocab-size must give the model's vocabulary size")
     pipeline.add_argument("--tokenizer", default="word", choices=["word", "wordpiece", "byte", "sentencepiece"])
     pipeline.add_argument("--vocab-size", type=POSITIVE_INT, default=1000, metavar="N")
     pipeline.add_argument("--train-steps", type=POSITIVE_INT, default=600, metavar="N")
@@ -330,7 +341,13 @@ def _pipeline(args):
         write_builtin_corpus(args.data)
     if not os.path.isdir(args.data):
         raise FileNotFoundError(f"data directory not found: {args.data}")
-    summary = run_local_pipeline(args.data, args.output, model=args.model, tokenizer=args.tokenizer,
+    if args.init_from:
+        from keras_llm.training.init_from import read_init_source
+
+        read_init_source(args.init_from)  # a bad folder is one line before the pipeline starts
+    model = args.model or (None if args.init_from else "gpt")
+    summary = run_local_pipeline(args.data, args.output, model=model, init_from=args.init_from,
+                                 tokenizer=args.tokenizer,
                                  vocab_size=args.vocab_size, train_steps=args.train_steps, seq_len=args.seq_len,
                                  batch_size=args.batch_size, learning_rate=args.learning_rate,
                                  perplexity_threshold=args.perplexity_threshold,

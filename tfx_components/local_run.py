@@ -32,8 +32,9 @@ def latest_artifact(metadata_path, type_name):
     return max(artifacts, key=lambda a: a.id) if artifacts else None
 
 
-def run_local_pipeline(data_dir, output_dir, *, model="gpt", tokenizer="word", vocab_size=1000, train_steps=600,
-                       seq_len=64, batch_size=16, learning_rate=3e-3, model_options=None, distribute="auto",
+def run_local_pipeline(data_dir, output_dir, *, model="gpt", init_from=None, tokenizer="word", vocab_size=1000,
+                       train_steps=600, seq_len=64, batch_size=16, learning_rate=3e-3, model_options=None,
+                       distribute="auto",
                        checkpoint_every=100, perplexity_threshold=None, max_unigram_ratio=DEFAULT_MAX_UNIGRAM_RATIO,
                        tolerance=0.05, latency_budget_ms=5000.0, enable_cache=True, prompts=DEFAULT_PROMPTS,
                        pipeline_name="keras_llm"):
@@ -44,7 +45,10 @@ def run_local_pipeline(data_dir, output_dir, *, model="gpt", tokenizer="word", v
 
     Args:
         data_dir: directory of .txt / .jsonl corpus files. output_dir: where everything goes (layout below).
-        model: the family, `gpt`, `lstm`, `gru`, `rnn` (causal LMs) or `bert` (a masked LM).
+        model: the family, `gpt`, `lstm`, `gru`, `rnn` (causal LMs) or `bert` (a masked LM); None with
+            `init_from`: that folder's.
+        init_from: the trainer starts from the weights in this folder (`TrainConfig.init_from`: a keras-llm
+            train run, a convert output or a checkpoint folder), and with its tokenizer when it has one.
         tokenizer, vocab_size: what VocabularyGen trains.
         train_steps, seq_len, batch_size, learning_rate, model_options: the training run (`model_options`:
             `num_layers`, `hidden_dim`, `num_heads`, `dropout` over the family's preset).
@@ -68,6 +72,10 @@ def run_local_pipeline(data_dir, output_dir, *, model="gpt", tokenizer="word", v
     custom_config = {"model": model, "seq_len": seq_len, "batch_size": batch_size, "learning_rate": learning_rate,
                      "distribute": distribute, "checkpoint_every": checkpoint_every,
                      "model_options": model_options or {}}
+    if model is None:
+        del custom_config["model"]
+    if init_from:
+        custom_config["init_from"] = os.path.abspath(init_from)
     stage = TrainingStage(serving_dir=serving_dir, custom_config=custom_config, train_steps=train_steps,
                           perplexity_threshold=perplexity_threshold, max_unigram_ratio=max_unigram_ratio,
                           tolerance=tolerance, latency_budget_ms=latency_budget_ms)

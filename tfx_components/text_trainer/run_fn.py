@@ -6,6 +6,8 @@ so the pipeline trains exactly what the command line trains:
 
 - the model family from `custom_config["model"]`: a causal LM (`lstm`, `gru`, `rnn`, `gpt`; started from the
   unigram output bias) or a BERT masked LM (`bert`), each with its default preset unless `preset` is given;
+- or, with `custom_config["init_from"]` (a folder), the model in that folder and its tokenizer when it has one
+  (else the `Vocabulary`, which must have the model's vocabulary size): `keras-llm train --init-from`;
 - the `tf.distribute` strategy from `custom_config["distribute"]` through `keras_llm.distribute` (default
   `"auto"`, the command's default: TPU / multi-worker / mirrored over several GPUs / one device);
 - resumable: `keras_llm.training.backup.BackupAndRestore` (weights, optimizer and dropout seed states) every
@@ -25,6 +27,7 @@ import os
 
 from keras_llm import distribute
 from keras_llm.export import save_serving_model
+from keras_llm.training.init_from import read_init_source, resolve_init_from
 from keras_llm.training.model_registry import MODEL_KINDS
 from keras_llm.training.train_config import TrainConfig
 from keras_llm.training.trainer import train_language_model
@@ -38,7 +41,7 @@ DEFAULT_PRESETS = {"gpt": "gpt-tiny", "lstm": "lstm-small", "gru": "lstm-small",
 PIPELINE_SETTINGS = ("model", "preset", "seq_len", "batch_size", "learning_rate", "warmup_steps", "seed",
                      "deterministic", "mixed_precision", "distribute", "tpu", "shard_by", "num_layers", "hidden_dim",
                      "num_heads", "dropout", "steps_per_epoch", "checkpoint_every", "log_every", "sample_prompts",
-                     "sample_tokens", "max_new_tokens", "verbose")
+                     "sample_tokens", "max_new_tokens", "verbose", "init_from")
 ARCHITECTURE_SETTINGS = ("num_layers", "hidden_dim", "num_heads", "dropout")
 # Set by TextTrainerExecutor, not by the pipeline's author.
 EXECUTOR_KEYS = ("vocabulary_uri", "backup_root", "run_key")
@@ -68,6 +71,8 @@ def train_config_from_fn_args(fn_args):
     if bad:
         raise ValueError(f"custom_config.model_options: unknown key(s) {bad} (known: {list(ARCHITECTURE_SETTINGS)})")
     settings.update(options)
+    # --init-from: the family (and vocabulary size) are the folder's; a conflicting setting is one line here.
+    settings = resolve_init_from(settings)
     field = custom.pop("text_feature", "text")
     unknown = sorted(set(custom) - set(EXECUTOR_KEYS))
     if unknown:
@@ -79,13 +84,20 @@ def train_config_from_fn_args(fn_args):
         raise ValueError(f"custom_config.model: {model!r} is not a language model family ({', '.join(families)})")
     if not custom.get("vocabulary_uri"):
         raise ValueError("custom_config has no vocabulary_uri (TextTrainer's executor sets it)")
-    settings.setdefault("preset", DEFAULT_PRESETS[model])
+    tokenizer_dir = custom["vocabulary_uri"]
+    if settings.get("init_from"):
+        # The folder's own tokenizer when it has one (its ids are the weights'); else VocabularyGen's, which
+        # the trainer checks against the model's vocabulary size.
+        if read_init_source(settings["init_from"]).tokenizer_dir:
+            tokenizer_dir = None
+    else:
+        settings.setdefault("preset", DEFAULT_PRESETS[model])
     settings.setdefault("verbose", 2)
     serving_dir = fn_args.serving_model_dir
     backup_root = custom.get("backup_root") or os.path.join(os.path.dirname(serving_dir), "backup")
     return TrainConfig(
         **settings, train=list(fn_args.train_files), valid=list(fn_args.eval_files), field=field,
-        tokenizer_dir=custom["vocabulary_uri"], steps=int(fn_args.train_steps),
+        tokenizer_dir=tokenizer_dir, steps=int(fn_args.train_steps),
         output=keras_run_path(os.path.dirname(serving_dir)), serving_dir=serving_dir,
         tensorboard_dir=fn_args.model_run_dir,
         backup_dir=os.path.join(backup_root, custom.get("run_key") or "run")).validate()
@@ -113,7 +125,8 @@ def run_fn(fn_args):
     config = train_config_from_fn_args(fn_args)
     strategy = distribute.make_strategy(config.distribute, config.tpu)  # first, before any other TF op
     task = MODEL_KINDS[config.model].task
-    print(f"TextTrainer: training a {config.model} {task} LM ({config.preset}) for {config.steps} steps of "
+    origin = config.preset or f"from {config.init_from}"
+    print(f"TextTrainer: training a {config.model} {task} LM ({origin}) for {config.steps} steps of "
           f"{config.batch_size} x {config.seq_len} tokens on {type(strategy).__name__} "
           f"({strategy.num_replicas_in_sync} replica(s)); checkpoints every {config.checkpoint_every} steps in "
           f"{config.backup_dir} ...", flush=True)
