@@ -36,6 +36,7 @@ class Tokenizer(tf.Module):
     pad_id, unk_id, bos_id, eos_id = st.PAD_ID, st.UNK_ID, st.BOS_ID, st.EOS_ID
     mask_id, cls_id, sep_id = st.MASK_ID, st.CLS_ID, st.SEP_ID
     special_tokens = st.SPECIAL_TOKENS
+    silent_ids = st.SILENT_IDS  # dropped by detokenize
 
     def __init__(self, *, lowercase=False, strip_html=False, nfkc=True, name=None):
         super().__init__(name=name)
@@ -74,11 +75,15 @@ class Tokenizer(tf.Module):
 
     @tf.function(input_signature=[tf.RaggedTensorSpec([None, None], tf.int32)])
     def detokenize(self, ids):
-        """int32 ragged ids `[batch, (tokens)]` -> batch of strings. Pad/bos/eos/cls/sep are dropped and
-        ids outside the vocabulary become `<unk>`."""
-        ids = tf.where((ids < 0) | (ids >= self.vocabulary_size), tf.cast(self.unk_id, ids.dtype), ids)
-        keep = tf.ones_like(ids.flat_values, dtype=tf.bool)
-        for silent in st.SILENT_IDS:
+        """int32 ragged ids `[batch, (tokens)]` -> batch of strings. Pad/bos/eos/cls/sep (`silent_ids`) are
+        dropped and ids outside the vocabulary become `<unk>` (are dropped where there is no `<unk>`)."""
+        in_range = (ids.flat_values >= 0) & (ids.flat_values < self.vocabulary_size)
+        if self.unk_id is None:  # a vocabulary without <unk> (GPT-2's): ids out of range are dropped
+            keep = in_range
+        else:
+            ids = ids.with_flat_values(tf.where(in_range, ids.flat_values, tf.cast(self.unk_id, ids.dtype)))
+            keep = tf.ones_like(ids.flat_values, dtype=tf.bool)
+        for silent in self.silent_ids:
             keep &= tf.not_equal(ids.flat_values, silent)
         ids = tf.ragged.boolean_mask(ids, ids.with_flat_values(keep))
         return self._detokenize(ids)

@@ -29,16 +29,7 @@ def normalize_text(texts, *, lowercase=False, strip_html=False, nfkc=True):
         >>> normalize_text(["Ｈｅｌｌｏ\\x00 <b>World</b>"], lowercase=True, strip_html=True).numpy()
         array([b'hello  world '], dtype=object)
     """
-    texts = tf.convert_to_tensor(texts, dtype=tf.string)
-    # Transcoding is the slowest step; a RE2 full match fails on any invalid UTF-8, so valid batches skip it.
-    all_valid = tf.reduce_all(tf.strings.regex_full_match(texts, _ANY_VALID_UTF8))
-    texts = tf.cond(
-        all_valid,
-        lambda: texts,
-        lambda: tf.strings.unicode_transcode(
-            texts, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD, replace_control_characters=False
-        ),
-    )
+    texts = clean_invalid_utf8(texts)
     texts = tf.strings.regex_replace(texts, _CONTROL_CHARS, "")
     if nfkc:
         texts = tf_text.normalize_utf8(texts, "NFKC")
@@ -47,3 +38,17 @@ def normalize_text(texts, *, lowercase=False, strip_html=False, nfkc=True):
     if lowercase:
         texts = tf.strings.lower(texts, encoding="utf-8")
     return texts
+
+
+def clean_invalid_utf8(texts):
+    """Step 1 alone: invalid UTF-8 byte sequences -> U+FFFD; valid text is returned unchanged."""
+    texts = tf.convert_to_tensor(texts, dtype=tf.string)
+    # Transcoding is the slowest step; a RE2 full match fails on any invalid UTF-8, so valid batches skip it.
+    all_valid = tf.reduce_all(tf.strings.regex_full_match(texts, _ANY_VALID_UTF8))
+    return tf.cond(
+        all_valid,
+        lambda: texts,
+        lambda: tf.strings.unicode_transcode(
+            texts, "UTF-8", "UTF-8", errors="replace", replacement_char=0xFFFD, replace_control_characters=False
+        ),
+    )
