@@ -7,6 +7,7 @@ import tensorflow as tf
 from tf_only import run_tf_only
 
 from keras_llm.tokenizers import (
+    BytePairTokenizer,
     ByteTokenizer,
     SentencePieceTokenizer,
     WordPieceTokenizer,
@@ -30,9 +31,9 @@ def corpus_ds():
     return tf.data.Dataset.from_tensor_slices(CORPUS)
 
 
-@pytest.fixture(scope="module", params=["word", "wordpiece", "byte", "sentencepiece"])
+@pytest.fixture(scope="module", params=["word", "wordpiece", "byte", "sentencepiece", "bpe"])
 def tokenizer(request):
-    size = {"word": 200, "wordpiece": 400, "byte": None, "sentencepiece": 300}[request.param]
+    size = {"word": 200, "wordpiece": 400, "byte": None, "sentencepiece": 300, "bpe": 400}[request.param]
     return train_tokenizer(request.param, corpus_ds(), size)
 
 
@@ -46,7 +47,7 @@ def test_round_trip_mixed_scripts(tokenizer):
     assert ids.dtype == tf.int32 and ids.shape[0] == len(MIXED)
     assert not np.any(ids.flat_values.numpy() == special_tokens.UNK_ID)
     back = [t.decode() for t in tokenizer.detokenize(ids).numpy()]
-    if isinstance(tokenizer, ByteTokenizer):
+    if isinstance(tokenizer, (ByteTokenizer, BytePairTokenizer)):
         assert back == MIXED  # exact
     elif isinstance(tokenizer, WordPieceTokenizer):
         assert [b.replace(" ", "") for b in back] == [m.replace(" ", "") for m in MIXED]
@@ -96,7 +97,7 @@ def test_scalar_call_and_detokenize_one(tokenizer):
 
 
 def test_saved_model_loads_without_keras_llm(tmp_path):
-    tokenizers = {k: train_tokenizer(k, corpus_ds(), s) for k, s in [("wordpiece", 400), ("byte", None), ("sentencepiece", 300), ("word", 200)]}
+    tokenizers = {k: train_tokenizer(k, corpus_ds(), s) for k, s in [("wordpiece", 400), ("byte", None), ("sentencepiece", 300), ("word", 200), ("bpe", 400)]}
     expected = {}
     for kind, tok in tokenizers.items():
         tf.saved_model.save(tok, str(tmp_path / kind))
@@ -170,4 +171,4 @@ def test_bad_inputs_to_training_and_loading(tmp_path):
     with pytest.raises(FileNotFoundError, match="tokenizer.json"):
         load_tokenizer(tmp_path)
     with pytest.raises(ValueError, match="unknown tokenizer"):
-        train_tokenizer("bpe", corpus_ds(), 10)
+        train_tokenizer("unigram", corpus_ds(), 10)
