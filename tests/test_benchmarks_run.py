@@ -12,9 +12,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @functools.lru_cache(maxsize=None)  # one run per script, shared by the tests that read its line
-def _run(script):
+def _run(script, *options):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow")
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--quick"], capture_output=True,
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--quick", *options], capture_output=True,
                          text=True, env=env, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     lines = out.stdout.strip().splitlines()
@@ -79,6 +79,16 @@ def test_tokenizer_benchmark_headline_is_the_median_and_has_a_default_threads_pe
     assert result["default_threads_batches_same_size"]
     ratio = result["ours_default_threads_tokens_per_sec"] / result["hf_default_threads_tokens_per_sec"]
     assert abs(result["ratio_default_threads"] - ratio) < 2e-3 * ratio
+
+
+@pytest.mark.slow
+def test_bpe_tokenizer_benchmark_compares_equal_ids():
+    """--tokenizer bpe: our trained BytePairTokenizer and HF's ByteLevel BPE on the same files give the same
+    ids and batches, so the ratio compares the same work (target 1x)."""
+    result = _run("tokenizer_throughput.py", "--tokenizer", "bpe", "--no-default-threads")
+    assert result["tokenizer"] == "bpe" and result["parity"] == 1.0 and result["batches_identical"]
+    assert result["hf_tokens"] == result["tokens"] and result["target"] == 1.0
+    assert result["meets_target"] == (min(result["ratio"], result["ratio_cpu"]) >= 1.0)
 
 
 def test_jax_gpu_training_benchmark_runs_without_tensorflow(tmp_path):
