@@ -37,11 +37,11 @@ def truncate_text(texts, max_bytes, keep="end"):
     return tf.strings.substr(texts, start, length - start)
 
 
-def prompt_batch(tokenizer, prompts, max_prompt_tokens, extra_length):
-    """Tokenizes prompts, prefixes `<eos>` (document start), keeps the last `max_prompt_tokens` tokens, and
+def prompt_batch(tokenizer, prompts, max_prompt_tokens, extra_length, start_id=EOS_ID):
+    """Tokenizes prompts, prefixes `start_id` (document start: `<eos>`, or the model's own end-of-text id), keeps the last `max_prompt_tokens` tokens, and
     returns `(tokens [batch, longest + extra_length] int32, lengths [batch] int32)`."""
     ids = tokenizer.tokenize(prompts)
-    starts = tf.fill([ids.nrows(), 1], tf.constant(EOS_ID, tf.int32))
+    starts = tf.fill([ids.nrows(), 1], tf.constant(start_id, tf.int32))
     ids = tf.concat([tf.RaggedTensor.from_tensor(starts), ids], axis=1)
     lengths = tf.minimum(ids.row_lengths(), max_prompt_tokens)
     ids = tf.ragged.boolean_mask(ids, tf.ragged.range(ids.row_lengths()) >= tf.expand_dims(ids.row_lengths() - lengths, 1))

@@ -10,11 +10,10 @@ from keras_llm.export.batching import (
     prompt_batch,
     truncate_text,
 )
-from keras_llm.generation.decoding import Decoder, generate_ids
+from keras_llm.generation.decoding import Decoder, generate_ids, start_token_id
 from keras_llm.generation.noise import MAX_SEED, seeded_uniform
 from keras_llm.generation.samplers import DEFAULT_TEMPERATURE, DEFAULT_TOP_P, Sampler
 from keras_llm.generation.scoring import score_ids
-from keras_llm.tokenizers.special_tokens import EOS_ID
 
 
 class CausalLMServingModule(ServingModule):
@@ -43,6 +42,8 @@ class CausalLMServingModule(ServingModule):
         super().__init__(model, lambda: tf.zeros([1, 1], tf.int32), feature_name, name="causal_lm_serving")
         self.tokenizer = tokenizer
         self._decoder = Decoder(model)
+        # Documents start after the end-of-text id: keras_llm's <eos> (3), or the model's own (GPT-2's 50256).
+        self._start_id = int(start_token_id(self._decoder, tokenizer))
         context = self._decoder.max_length
         if context is not None and max_new_tokens >= context:
             raise ValueError(f"max_new_tokens ({max_new_tokens}) must be below the model's context ({context})")
@@ -64,7 +65,8 @@ class CausalLMServingModule(ServingModule):
     def _generate_chunk(self, prompts, rows, max_new_tokens, seed, options):
         """`rows`: the chunk's row indices in the request (its first one offsets the random stream)."""
         prompts = truncate_text(prompts, self._max_bytes)
-        tokens, lengths = prompt_batch(self.tokenizer, prompts, self.max_prompt_tokens, self.max_new_tokens)
+        tokens, lengths = prompt_batch(self.tokenizer, prompts, self.max_prompt_tokens, self.max_new_tokens,
+                                      self._start_id)
         count = tf.shape(tokens)[0]
         settings = (max_new_tokens, seed, rows[0], options)
         if self.jit_compile:
@@ -78,7 +80,7 @@ class CausalLMServingModule(ServingModule):
             out, end = self._decode(tokens, lengths, *settings)
         end = tf.minimum(end, lengths + max_new_tokens)  # the decoding loop takes one step even for 0 tokens
         positions = tf.range(tf.shape(out)[1])[None, :]
-        keep = (positions >= lengths[:, None]) & (positions < end[:, None]) & (out != EOS_ID)
+        keep = (positions >= lengths[:, None]) & (positions < end[:, None]) & (out != self._start_id)
         generated = tf.ragged.boolean_mask(out, keep)
         text = self.tokenizer.detokenize(generated)
         text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")
@@ -128,7 +130,7 @@ class CausalLMServingModule(ServingModule):
         texts = truncate_text(texts, self._max_bytes)
         ids = self.tokenizer.tokenize(texts)
         n = ids.nrows()
-        eos = tf.RaggedTensor.from_tensor(tf.fill([n, 1], tf.constant(EOS_ID, tf.int32)))
+        eos = tf.RaggedTensor.from_tensor(tf.fill([n, 1], tf.constant(self._start_id, tf.int32)))
         ids = tf.concat([eos, ids, eos], axis=1)[:, : self.max_score_tokens]
         lengths = tf.cast(ids.row_lengths(), tf.int32)
         log_likelihood, num_tokens = score_ids(self.model, ids.to_tensor(), lengths)

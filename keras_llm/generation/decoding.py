@@ -225,3 +225,11 @@ def generate_ids(decoder, tokens, prompt_lengths, noise, sampler=None, temperatu
         segment_cond = functools.partial(cond, ops.minimum(size, length - 1))
         i, tokens, state, done, end = ops.while_loop(segment_cond, body, (i, tokens, state, done, end))
     return tokens, end
+
+
+def start_token_id(decoder, tokenizer=None):
+    """The id generation prefixes to prompts: the model's end-of-text id, else the tokenizer's, else `<eos>`."""
+    for candidate in (decoder.eos_id, getattr(tokenizer, "eos_id", None)):
+        if candidate is not None:
+            return int(candidate)
+    return EOS_ID

@@ -5,18 +5,19 @@ from keras import ops
 from keras_llm.generation import samplers
 from keras_llm.generation.beam_search import beam_search_ids
 from keras_llm.generation.compiled import compile_function
-from keras_llm.generation.decoding import Decoder, generate_ids
+from keras_llm.generation.decoding import Decoder, generate_ids, start_token_id
 from keras_llm.generation.logits_processors import check_settings
 from keras_llm.generation.noise import random_seed, seeded_uniform
 from keras_llm.generation.scoring import score_ids
-from keras_llm.tokenizers.special_tokens import EOS_ID, PAD_ID
+from keras_llm.tokenizers.special_tokens import PAD_ID
 
 
 class TextGenerator:
     """Generates continuations of string prompts.
 
-    Prompts are tokenized, prefixed with `<eos>` (the token that precedes every document in packed training
-    data, so an empty prompt means "start of a document"), truncated from the left to leave room for
+    Prompts are tokenized, prefixed with the end-of-text token (`<eos>`, or the model's own such as GPT-2's
+    `<|endoftext|>`: the token that precedes every document in packed training data, so an empty prompt
+    means "start of a document"), truncated from the left to leave room for
     `max_new_tokens` inside the model's context, and decoded in one compiled loop.
 
     Decoding is greedy unless asked to sample: by a `sampler` name, or by a sampling setting without one
@@ -41,6 +42,9 @@ class TextGenerator:
         self.model = model
         self.tokenizer = tokenizer
         self.decoder = Decoder(model)
+        self.start_id = start_token_id(self.decoder, tokenizer)
+        # ids never shown in a continuation: the end of text, and <pad> where the model uses keras_llm's ids
+        self._hidden = {self.start_id} | ({PAD_ID} if getattr(model, "token_conventions", None) is None else set())
         self.jit_compile = jit_compile
         self._compiled = {}
 
@@ -52,7 +56,7 @@ class TextGenerator:
     def encode_prompts(self, prompts, max_new_tokens):
         """-> (tokens int32 [batch, longest + max_new_tokens], prompt_lengths int32 [batch])."""
         prompts = [prompts] if isinstance(prompts, str) else list(prompts)
-        ids = [[EOS_ID] + row for row in self.tokenizer.tokenize(prompts).to_list()]
+        ids = [[self.start_id] + row for row in self.tokenizer.tokenize(prompts).to_list()]
         limit = self.decoder.max_length
         if limit is not None:
             if max_new_tokens >= limit:
@@ -91,7 +95,7 @@ class TextGenerator:
         results = []
         for row, start, stop in zip(out, lengths, end):
             generated = row[start:stop]
-            results.append([int(t) for t in generated if t not in (EOS_ID, PAD_ID)])
+            results.append([int(t) for t in generated if int(t) not in self._hidden])
         return results
 
     def generate(self, prompts, max_new_tokens=32, sampler=None, **settings):
@@ -116,7 +120,7 @@ class TextGenerator:
         """Per text: log-likelihood of its tokens and the closing `<eos>` given a document start, the number
         of tokens scored, and perplexity = exp(-log_likelihood / num_tokens)."""
         texts = [texts] if isinstance(texts, str) else list(texts)
-        rows = [[EOS_ID] + row + [EOS_ID] for row in self.tokenizer.tokenize(texts).to_list()]
+        rows = [[self.start_id] + row + [self.start_id] for row in self.tokenizer.tokenize(texts).to_list()]
         limit = self.decoder.max_length
         if limit is not None:
             rows = [row[-limit:] for row in rows]

@@ -75,8 +75,10 @@ def from_pretrained(path, task=None):
 
 
 def convert_checkpoint(source, output, task=None):
-    """`keras-llm convert`: writes `output/model.keras` (our model with the checkpoint's weights) and
-    `output/converted.json` (what was read, the class, parameter count and config); returns that summary."""
+    """`keras-llm convert`: writes `output/model.keras` (our model with the checkpoint's weights),
+    `output/tokenizer/` (GPT-2's BPE files as a keras_llm `BytePairTokenizer`, when the folder has them) and
+    `output/converted.json` (what was read, the class, parameter count, config and tokenizer); returns that
+    summary."""
     model = from_pretrained(source, task=task)
     os.makedirs(output, exist_ok=True)
     path = os.path.join(output, "model.keras")
@@ -84,9 +86,29 @@ def convert_checkpoint(source, output, task=None):
     summary = {"source": os.path.abspath(source), "model": path, "class": type(model).__name__,
                "parameters": int(model.count_params()),
                "config": {k: v for k, v in model.get_config().items() if k not in ("name", "trainable", "dtype")}}
+    summary["tokenizer"] = _convert_tokenizer(source, output, model)
     with open(os.path.join(output, "converted.json"), "w", encoding="utf-8") as handle:
         json.dump(summary, handle, indent=2, default=str)
     return summary
+
+
+def _convert_tokenizer(source, output, model):
+    """Writes `output/tokenizer/` (a keras_llm `BytePairTokenizer`) from the checkpoint's GPT-2 BPE files;
+    -> its path, or None when the folder has none (BERT's vocab.txt is not converted)."""
+    try:  # tokenizers run on TensorFlow; a JAX-only install converts the weights alone
+        from keras_llm.tokenizers.pretrained import checkpoint_tokenizer
+    except ImportError:
+        return None
+    tokenizer = checkpoint_tokenizer(source)
+    if tokenizer is None:
+        return None
+    size = getattr(model, "vocabulary_size", None)
+    if size is not None and tokenizer.vocabulary_size > size:
+        raise PretrainedFormatError(f"{source}: the tokenizer has {tokenizer.vocabulary_size} tokens but the "
+                                    f"model's vocabulary only {size}")
+    directory = os.path.join(output, "tokenizer")
+    tokenizer.save(directory)
+    return directory
 
 
 def _read_config(path):

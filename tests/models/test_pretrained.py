@@ -349,3 +349,55 @@ def test_fine_tuning_a_converted_gpt2_counts_every_target(gpt2, tmp_path):
     assert abs(result["perplexity"] - np.exp(expected)) < 1e-3 * np.exp(expected)
     history = model.fit(x, y, epochs=4, verbose=0, shuffle=False)
     assert history.history["loss"][-1] < history.history["loss"][0]  # it trains
+
+
+def _gpt2_bpe_files(folder):
+    """GPT-2-style vocab.json/merges.txt of VOCAB tokens: 256 bytes and merges learned by HF tokenizers' trainer,
+    then <|endoftext|> last (id VOCAB - 1, the config's eos_token_id), as in GPT-2's own files."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    from keras_llm.datasets import grammar_documents
+
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.train_from_iterator(grammar_documents(200, seed=3), trainers.BpeTrainer(
+        vocab_size=VOCAB - 1, show_progress=False, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    bpe.model.save(str(folder))
+    vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+    assert len(vocab) == VOCAB - 1
+    vocab["<|endoftext|>"] = VOCAB - 1
+    (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+
+
+def test_convert_writes_gpt2s_tokenizer_and_generation_starts_after_its_end_of_text(gpt2, tmp_path):
+    """The converted folder holds model + BytePairTokenizer; TextGenerator and the exported SavedModel prefix
+    prompts with GPT-2's <|endoftext|> (not keras_llm's <eos> id 3) and decode greedily the same ids."""
+    import tensorflow as tf
+
+    from keras_llm.export import export_saved_model
+    from keras_llm.generation import TextGenerator
+    from keras_llm.models.pretrained import convert_checkpoint
+    from keras_llm.tokenizers import BytePairTokenizer, load_tokenizer
+
+    folder, _ = _hf_gpt2_folder(gpt2, tmp_path / "hf")
+    _gpt2_bpe_files(folder)
+    summary = convert_checkpoint(folder, tmp_path / "out")
+    tokenizer = load_tokenizer(summary["tokenizer"])
+    assert isinstance(tokenizer, BytePairTokenizer) and tokenizer.eos_id == VOCAB - 1
+    model = keras.saving.load_model(tmp_path / "out" / "model.keras")
+    generator = TextGenerator(model, tokenizer)
+    assert generator.start_id == VOCAB - 1
+    prompt = "the cat"
+    ids = [VOCAB - 1] + tokenizer(prompt).numpy().tolist()
+    expected = []
+    for _ in range(5):  # greedy, step by step on the full sequence
+        nxt = int(np.argmax(np.asarray(model(np.array([ids + expected], "int32")))[0, -1]))
+        if nxt == VOCAB - 1:
+            break
+        expected.append(nxt)
+    assert generator.generate_ids([prompt], max_new_tokens=len(expected) or 1)[0] == expected
+    text = generator.generate(prompt, max_new_tokens=5)
+    path = export_saved_model(model, tokenizer, str(tmp_path / "serving"), version=1, jit_compile=False,
+                              max_new_tokens=5)
+    served = tf.saved_model.load(path).signatures["generate"](prompts=tf.constant([prompt]))
+    assert served["text"].numpy()[0].decode("utf-8") == text
