@@ -16,7 +16,7 @@ from keras_llm.version import __version__
 
 CORPORA = ("grammar", "documents", "markov", "translation", "classification")
 MODELS = ("rnn", "lstm", "gru", "gpt", "bert", "seq2seq")
-TOKENIZERS = ("word", "wordpiece", "byte", "sentencepiece")
+TOKENIZERS = ("word", "wordpiece", "byte", "sentencepiece", "bpe")  # keras_llm.tokenizers.TOKENIZERS, without importing TF
 DISTRIBUTE = ("auto", "none", "mirrored", "multi_worker", "tpu")
 SAMPLERS = ("greedy", "top_k", "top_p", "beam")
 
@@ -306,7 +306,7 @@ def build_parser():
     pipeline.add_argument("--init-from", metavar="DIR", default=None,
                           help="the trainer starts from the weights in DIR (as keras-llm train --init-from); "
                                "without a tokenizer in DIR, --vocab-size must give the model's vocabulary size")
-    pipeline.add_argument("--tokenizer", default="word", choices=["word", "wordpiece", "byte", "sentencepiece"])
+    pipeline.add_argument("--tokenizer", default="word", choices=TOKENIZERS)
     pipeline.add_argument("--vocab-size", type=POSITIVE_INT, default=1000, metavar="N")
     pipeline.add_argument("--train-steps", type=POSITIVE_INT, default=600, metavar="N")
     pipeline.add_argument("--seq-len", type=POSITIVE_INT, default=64, metavar="N")

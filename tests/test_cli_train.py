@@ -80,6 +80,24 @@ def test_train_evaluate_generate_export_round_trip(corpus, tmp_path, capsys):
     assert (tmp_path / "exported" / "7" / "saved_model.pb").exists()
 
 
+def test_train_with_the_byte_pair_tokenizer_then_generate(corpus, tmp_path, capsys):
+    """--tokenizer bpe: merges learned on the training file, saved with the run, used by generate."""
+    from keras_llm.tokenizers import TOKENIZERS, BytePairTokenizer, load_tokenizer
+    from keras_llm.training.train_config import TOKENIZER_KINDS
+    from keras_llm.cli import TOKENIZERS as CLI_TOKENIZERS
+
+    assert set(CLI_TOKENIZERS) == set(TOKENIZER_KINDS) == set(TOKENIZERS)  # the CLI lists every kind
+    run = tmp_path / "run"
+    flags = [f if f != "200" else "300" for f in TINY]
+    out = _cli("train", "--model", "gpt", "--num-heads", "2", *flags, "--tokenizer", "bpe", "--train", corpus,
+               "--steps", "2", "--output", run)
+    assert out.returncode == 0, out.stderr[-3000:]
+    tokenizer = load_tokenizer(run / "tokenizer")
+    assert isinstance(tokenizer, BytePairTokenizer) and tokenizer.vocabulary_size == 300
+    assert main(["generate", "--model-dir", str(run), "--prompt", "the dog", "--max-new-tokens", "4"]) == 0
+    assert capsys.readouterr().out.strip()
+
+
 @pytest.mark.parametrize("suffix", ["yaml", "json"])
 def test_config_file_values_are_overridden_by_flags(tmp_path, suffix):
     values = {"model": "lstm", "seq-len": 32, "batch_size": 4, "epochs": 3, "learning_rate": 0.01,

@@ -8,7 +8,7 @@ import json
 import os
 
 MODEL_KINDS = ("rnn", "lstm", "gru", "gpt", "bert", "seq2seq")
-TOKENIZER_KINDS = ("word", "wordpiece", "byte", "sentencepiece")
+TOKENIZER_KINDS = ("word", "wordpiece", "byte", "sentencepiece", "bpe")  # keras_llm.tokenizers.TOKENIZERS (no TF import here)
 DISTRIBUTE_KINDS = ("auto", "none", "mirrored", "multi_worker", "tpu")
 SHARD_POLICIES = ("data", "file", "auto", "off")
 RECURRENT_KINDS = ("rnn", "lstm", "gru")

@@ -28,7 +28,7 @@ class VocabularyGen(base_component.BaseComponent):
 
     Args:
         examples: channel of `Examples` with a bytes feature `text_feature`.
-        tokenizer_kind: "word", "wordpiece", "byte" or "sentencepiece".
+        tokenizer_kind: "word", "wordpiece", "byte", "sentencepiece" or "bpe".
         vocab_size: vocabulary size (not used by "byte").
         tokenizer_options: optional dict of keyword arguments for the tokenizer's `train` (e.g. `lowercase`).
         split: the split to train on.
