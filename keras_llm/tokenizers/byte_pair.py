@@ -294,7 +294,8 @@ class BytePairTokenizer(Tokenizer):
 
 
 def _escape(token):
-    return "".join("\\" + c if not c.isalnum() else c for c in token)
+    """`token` as a literal RE2 pattern."""
+    return "".join("\\" + c if c in "\\.^$|?*+()[]{}" else c for c in token)
 
 
 def _read_vocabulary(vocabulary):

@@ -191,3 +191,14 @@ def test_bad_files_give_one_line_errors(tmp_path):
         BytePairTokenizer({BYTE_TO_CHAR[b]: b for b in range(256)}, [], unsplittable_tokens=["<x>"])
     with pytest.raises(ValueError, match="vocab_size must be at least 263"):
         BytePairTokenizer.train(tf.data.Dataset.from_tensor_slices(["a b"]), 100)
+
+
+def test_unsplittable_tokens_match_literally():
+    """Special tokens with regex metacharacters match only as themselves ("a.b*" does not match "axb")."""
+    vocab = {BYTE_TO_CHAR[b]: b for b in range(256)}
+    specials = ["<|endoftext|>", "[SPECIAL_1]", "<s>", "a.b*"]
+    for token in specials:
+        vocab[token] = len(vocab)
+    ours = BytePairTokenizer(vocab, [], unsplittable_tokens=specials)
+    assert ours("x[SPECIAL_1]y<s>a.b* axb*<|endoftext|>").numpy().tolist() == [
+        120, 257, 121, 258, 259, 32, 97, 120, 98, 42, 256]
