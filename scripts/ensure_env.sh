@@ -33,10 +33,17 @@ python=$(find_python) || { echo "ensure_env.sh: Python $pyver not found (install
 if ! command -v uv >/dev/null 2>&1; then
   python3 -m pip install --quiet uv >&2
 fi
-echo "ensure_env.sh: creating $venv with $python" >&2
-rm -rf "$venv"
-uv venv --quiet --python "$python" "$venv" >&2
+if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "import sys; assert sys.version_info[:2] == tuple(map(int, '$pyver'.split('.')))" 2>/dev/null; then
+  # A changed lock file or setup.py: install the new pins into the existing environment (others may be using it,
+  # so it is not deleted; a package dropped from the lock stays installed until the venv is recreated).
+  echo "ensure_env.sh: updating $venv to $(basename "$req") (lock or setup.py changed)" >&2
+else
+  echo "ensure_env.sh: creating $venv with $python" >&2
+  rm -rf "$venv"
+  uv venv --quiet --python "$python" "$venv" >&2
+fi
 VIRTUAL_ENV="$venv" uv pip install --quiet --python "$venv/bin/python" -r "$req" >&2
 VIRTUAL_ENV="$venv" uv pip install --quiet --python "$venv/bin/python" --no-deps -e "$root" >&2
+rm -f "$venv"/.installed-*
 touch "$stamp"
 echo "$venv"
