@@ -56,7 +56,7 @@ def test_missing_split_and_bad_arguments_are_errors(tmp_path, write_examples, cl
     with pytest.raises(ValueError, match="vocab_size"):
         VocabularyGen(examples=channel, tokenizer_kind="word")
     with pytest.raises(ValueError, match="unknown tokenizer kind"):
-        VocabularyGen(examples=channel, tokenizer_kind="bpe", vocab_size=10)
+        VocabularyGen(examples=channel, tokenizer_kind="unigram", vocab_size=10)
     component = VocabularyGen(examples=channel, tokenizer_kind="sentencepiece", vocab_size=64,
                               tokenizer_options={"lowercase": True})
     assert component.exec_properties["tokenizer_options"] == '{"lowercase": true}'
