@@ -217,7 +217,10 @@ def _add_train_parser(commands):
              "TensorFlow)")
     add("--distribute", choices=DISTRIBUTE, help="distribution strategy (default: auto)")
     add("--tpu", metavar="ADDRESS", help="TPU address or name (default: $TPU_NAME)")
-    add("--shard-by", choices=("data", "file", "auto", "off"), help="multi-worker input split (default: data)")
+    add("--shard-by", choices=("auto", "file", "data", "off"),
+        help="multi-worker input split: each worker reads its own --train files (file), keeps its share of every "
+             "global batch (data), or reads everything (off); default auto: file when there are at least as many "
+             "--train files as workers, else data")
     add("--output", metavar="DIR", help="run directory")
     add("--tensorboard-dir", metavar="DIR", help="TensorBoard logs (default: OUTPUT/tensorboard)")
     add("--serving-dir", metavar="DIR", help="SavedModel base directory (default: OUTPUT/serving; '' skips)")

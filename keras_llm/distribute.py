@@ -20,6 +20,24 @@ distributes a `tf.data.Dataset` with `strategy.experimental_distribute_dataset`,
 batch into `num_replicas_in_sync` per-replica batches; with several workers each worker also keeps only its
 share (`shard_dataset` picks the auto-shard policy: by data, by file, or off). `per_worker_dataset` is the
 alternative where each worker builds its own pipeline over a distinct subset of the files.
+
+Multi-worker input split (`input_split`, what the trainer and `keras-llm train --shard-by` use):
+
+| `shard_by` | each worker ...                                                                               |
+|------------|-----------------------------------------------------------------------------------------------|
+| `"auto"`   | `"file"` when the training data is a list of at least as many files as there are workers, else |
+|            | `"data"` (the default)                                                                        |
+| `"file"`   | reads only its own files, `files[i::num_workers]` (`per_worker_dataset`); an error with fewer  |
+|            | files than workers, or with a held-out validation split (not a list of files)                 |
+| `"data"`   | runs the whole pipeline and keeps its share of every global batch: always correct, the input   |
+|            | work is repeated on every worker, and the global batches equal a single-device run's          |
+| `"off"`    | sees all the data: every worker trains on the same examples (duplication; asked for, never a   |
+|            | default)                                                                                      |
+
+`"auto"` is decided here, not left to tf.data's `AutoShardPolicy.AUTO`: that rewrite shards by file inside
+the pipeline, after which the trainer's held-out validation split (one example in N, counted in corpus order)
+and its resume skip (global batches) would count per worker and silently mix validation examples into
+training or skip the wrong batches.
 """
 import contextlib
 import json
@@ -213,6 +231,38 @@ def shard_dataset(dataset, policy="data"):
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = SHARD_POLICIES[policy]
     return dataset.with_options(options)
+
+
+def input_split(shard_by, files, num_workers):
+    """How the training input is split between `num_workers` workers: `"file"`, `"data"` or `"off"` (see the
+    module docstring); `"auto"` resolved. One worker: `"off"` (nothing to split).
+
+    Args:
+        shard_by: `"auto"`, `"file"`, `"data"` or `"off"`.
+        files: the training files (a list), or a dataset (e.g. a held-out split) that cannot be split by file.
+        num_workers: workers of the cluster.
+
+    Raises ValueError (one line) for `"file"` when the files cannot be split.
+
+    Example:
+    >>> input_split("auto", ["a.txt", "b.txt"], 2), input_split("auto", ["a.txt"], 2)
+    ('file', 'data')
+    """
+    if shard_by not in SHARD_POLICIES:
+        raise ValueError(f"unknown shard policy {shard_by!r}; choose one of {', '.join(SHARD_POLICIES)}")
+    if num_workers <= 1:
+        return "off"
+    splittable = isinstance(files, (list, tuple))
+    if shard_by == "auto":
+        return "file" if splittable and len(files) >= num_workers else "data"
+    if shard_by == "file":
+        if not splittable:
+            raise ValueError("--shard-by file needs a list of training files: give --valid FILES or --valid-split 0 "
+                             "(a held-out validation split is not a list of files)")
+        if len(files) < num_workers:
+            raise ValueError(f"--shard-by file: {len(files)} training file(s) cannot be split between "
+                             f"{num_workers} workers (give at least one file per worker, or --shard-by data)")
+    return shard_by
 
 
 def epoch_stream(examples, batch_size, seed, shuffle_buffer=10_000, map_batch=None):

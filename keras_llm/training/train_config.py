@@ -60,7 +60,9 @@ class TrainConfig:
             choose; False off.
         jit_compile: "auto" (Keras' choice: XLA on JAX, and on TensorFlow with a GPU and no tf.distribute
             strategy; not on a CPU-only TensorFlow), "on" or "off": whether `fit` compiles its step with XLA.
-    Distribution: distribute (one of `DISTRIBUTE_KINDS`), tpu (address), shard_by (multi-worker input split).
+    Distribution: distribute (one of `DISTRIBUTE_KINDS`), tpu (address), shard_by (multi-worker input split,
+        `keras_llm.distribute.input_split`: "auto" by file when there are at least as many training files as
+        workers, else by data; "file", "data", or "off" to give every worker all the data).
     Outputs:
         output: run directory (model.keras, tokenizer/, serving/, metrics.json, tensorboard/, backup/).
         tensorboard_dir, serving_dir, backup_dir: override the locations inside `output`;
@@ -105,7 +107,7 @@ class TrainConfig:
     jit_compile: str = "auto"
     distribute: str = "auto"
     tpu: str = None
-    shard_by: str = "data"
+    shard_by: str = "auto"
     tensorboard_dir: str = None
     serving_dir: str = None
     backup_dir: str = None

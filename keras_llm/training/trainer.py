@@ -226,19 +226,28 @@ def training_stream(config, tokenizer, files, batch_size=None):
 
 
 def _train_input(config, tokenizer, files, strategy, start_step):
-    """The training stream from step `start_step`, sharded between workers as configured."""
+    """`(dataset, split)`: the training stream from step `start_step`, split between workers as
+    `distribute.input_split` decides (`"file"`: each worker its own files; `"data"`: each worker its share of
+    every global batch; `"off"`: one worker, or every worker everything when asked for)."""
     _, num_workers, _ = distribute.worker_info(strategy)
-    if num_workers > 1 and config.shard_by == "file":
-        if not isinstance(files, (list, tuple)):
-            raise ValueError("--shard-by file needs --valid files (a held-out split is not a list of files)")
+    split = distribute.input_split(config.shard_by, files, num_workers)
+    if split == "file":
         local_replicas = strategy.num_replicas_in_sync // num_workers
 
         def build(shard, per_replica_batch):
             return training_stream(config, tokenizer, shard, per_replica_batch).skip(start_step * local_replicas)
 
-        return distribute.per_worker_dataset(build, files, strategy, config.batch_size)
+        return distribute.per_worker_dataset(build, files, strategy, config.batch_size), split
     dataset = training_stream(config, tokenizer, files).skip(start_step)
-    return distribute.shard_dataset(dataset, config.shard_by)
+    return distribute.shard_dataset(dataset, split), split
+
+
+def _describe_split(split, files, num_workers):
+    if split == "file":
+        return f"by file: worker i reads files[i::{num_workers}] of the {len(files)} --train files"
+    if split == "data":
+        return "by data: each worker keeps its share of every global batch (of all the files)"
+    return "off: every worker reads all the data (--shard-by off)"
 
 
 def _callbacks(config, model, tokenizer, backup, total_steps, is_chief, best=None):
@@ -305,8 +314,9 @@ def _train(config, tokenizer, strategy, callbacks, exporter):
         distribute.enable_determinism(config.seed)
     else:
         keras.utils.set_random_seed(config.seed)
-    worker, _, is_chief = distribute.worker_info(strategy)
+    worker, num_workers, is_chief = distribute.worker_info(strategy)
     distribute.per_replica_batch_size(config.batch_size, strategy)
+    distribute.input_split(config.shard_by, files, num_workers)  # a --shard-by that cannot apply fails here
     backup_dir = config.location("backup")
     if not is_chief:
         # A sibling of the chief's directory, not inside it: each worker's BackupAndRestore deletes its own
@@ -364,7 +374,10 @@ def _train(config, tokenizer, strategy, callbacks, exporter):
             best.set_model(model)
             best.resume(start_step // steps_per_epoch)
 
-        train_input = _train_input(config, tokenizer, files, strategy, start_step)
+        train_input, split = _train_input(config, tokenizer, files, strategy, start_step)
+        if verbose and num_workers > 1:
+            print(f"{num_workers} workers, {strategy.num_replicas_in_sync} replicas; training input split "
+                  f"{_describe_split(split, files, num_workers)}", flush=True)
         valid_input, valid_steps = None, None
         if valid_files is not None:
             valid_input, valid_steps = make_eval_dataset(config, tokenizer, valid_files,

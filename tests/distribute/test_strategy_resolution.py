@@ -59,3 +59,28 @@ def test_default_strategy_and_helpers():
         assert distribute.shard_dataset(dataset, policy).options().experimental_distribute.auto_shard_policy == expected
     with pytest.raises(ValueError, match="unknown shard policy"):
         distribute.shard_dataset(dataset, "rows")
+
+
+@pytest.mark.parametrize("shard_by, files, workers, expected", [
+    ("auto", ["a", "b"], 2, "file"),  # a file per worker: each reads its own
+    ("auto", ["a", "b", "c"], 2, "file"),
+    ("auto", ["a"], 2, "data"),  # fewer files than workers: each keeps its share of every batch
+    ("auto", tf.data.Dataset.range(3), 2, "data"),  # a held-out split is no list of files
+    ("auto", ["a", "b"], 1, "off"),  # one worker: nothing to split
+    ("data", ["a", "b"], 2, "data"),
+    ("file", ["a", "b"], 2, "file"),
+    ("off", ["a", "b"], 2, "off"),
+])
+def test_input_split_between_workers(shard_by, files, workers, expected):
+    assert distribute.input_split(shard_by, files, workers) == expected
+
+
+@pytest.mark.parametrize("shard_by, files, message", [
+    ("file", ["a"], "1 training file(s) cannot be split between 2 workers"),
+    ("file", tf.data.Dataset.range(3), "--shard-by file needs a list of training files"),
+    ("rows", ["a", "b"], "unknown shard policy"),
+])
+def test_input_split_errors_are_one_line(shard_by, files, message):
+    with pytest.raises(ValueError) as info:
+        distribute.input_split(shard_by, files, 2)
+    assert message in str(info.value) and "\n" not in str(info.value)
