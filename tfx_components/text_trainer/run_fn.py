@@ -10,6 +10,13 @@ so the pipeline trains exactly what the command line trains:
   (else the `Vocabulary`, which must have the model's vocabulary size): `keras-llm train --init-from`;
 - the `tf.distribute` strategy from `custom_config["distribute"]` through `keras_llm.distribute` (default
   `"auto"`, the command's default: TPU / multi-worker / mirrored over several GPUs / one device);
+- multi-worker (an orchestrator that runs the Trainer's executor once per worker, each with its own
+  `$TF_CONFIG`, e.g. Vertex AI training): `"distribute": "multi_worker"` (or `"auto"`) builds
+  `MultiWorkerMirroredStrategy` from `$TF_CONFIG`; `"shard_by"` splits the examples as for `keras-llm train`
+  (by file when there are at least as many train files as workers, else by data). Every worker gets the same
+  `fn_args`; only the chief (task `chief`, else worker 0) writes the SavedModel, the Keras run, TensorBoard logs
+  and `metrics.json`; the others keep only their own resume checkpoint (`<backup_dir>-worker-<i>`), removed
+  when training completes;
 - resumable: `keras_llm.training.backup.BackupAndRestore` (weights, optimizer and dropout seed states) every
   `checkpoint_every` steps in `<Trainer node dir>/backup/<run key>` (`backup_dir`), a folder that outlives the
   execution: TFX re-executes a failed Trainer with new output artifacts, and the rerun, which has the same run
@@ -133,8 +140,12 @@ def run_fn(fn_args):
     result = train_language_model(config, strategy=strategy, exporter=_export)
     metrics = dict(result.metrics, task=task, preset=config.preset, strategy=type(strategy).__name__,
                    num_replicas=int(strategy.num_replicas_in_sync), keras_run=config.output)
-    print(f"TextTrainer: {', '.join(f'{k} {metrics[k]:.3f}' for k in ('loss', 'val_loss') if metrics.get(k))}; "
-          f"SavedModel in {fn_args.serving_model_dir}", flush=True)
+    worker, num_workers, is_chief = distribute.worker_info(strategy)
+    losses = ", ".join(f"{k} {metrics[k]:.3f}" for k in ("loss", "val_loss") if metrics.get(k))
+    if not is_chief:  # a multi-worker non-chief: the chief writes every output, this worker nothing
+        print(f"TextTrainer: worker {worker} of {num_workers}: {losses}; the chief writes the outputs", flush=True)
+        return dataclasses.replace(result, metrics=metrics)
+    print(f"TextTrainer: {losses}; SavedModel in {fn_args.serving_model_dir}", flush=True)
     os.makedirs(fn_args.model_run_dir, exist_ok=True)
     with open(os.path.join(fn_args.model_run_dir, "metrics.json"), "w", encoding="utf-8") as f:
         json.dump(metrics, f, indent=2)
