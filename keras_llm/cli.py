@@ -12,6 +12,7 @@ import json
 import os
 import sys
 
+from keras_llm.pipeline_command import run_pipeline_command
 from keras_llm.version import __version__
 
 CORPORA = ("grammar", "documents", "markov", "translation", "classification")
@@ -299,7 +300,8 @@ def build_parser():
     convert.set_defaults(run=_convert)
 
     pipeline = commands.add_parser(
-        "pipeline", help="run the local TFX pipeline (LocalDagRunner, SQLite ML Metadata); needs the tfx extra")
+        "pipeline", help="run the TFX pipeline here (LocalDagRunner, SQLite ML Metadata), or compile it for Kubeflow "
+                         "Pipelines / Vertex AI (--runner kubeflow); needs the tfx extra")
     pipeline.add_argument("--data", required=True, metavar="DIR", help="directory of .txt / .jsonl corpus files")
     pipeline.add_argument("--output", required=True, metavar="DIR",
                           help="pipeline artifacts, metadata.sqlite and serving/<version> go here")
@@ -322,8 +324,24 @@ def build_parser():
     pipeline.add_argument("--distribute", default="auto", choices=["auto", "none", "mirrored", "multi_worker", "tpu"],
                           help="the trainer's tf.distribute strategy, as for keras-llm train (default auto)")
     pipeline.add_argument("--builtin-corpus", action="store_true",
-                          help="first write a generated corpus into --data")
-    pipeline.set_defaults(run=_pipeline)
+                          help="first write a generated corpus into --data (local runner only)")
+    pipeline.add_argument("--runner", choices=["local", "kubeflow"], default="local",
+                          help="local: run now on LocalDagRunner (default); kubeflow: only compile the same pipeline "
+                               "into a Kubeflow Pipelines v2 / Vertex AI spec file (nothing runs; --data and "
+                               "--output are then paths the containers read and write, e.g. gs://...)")
+    pipeline.add_argument("--beam-pipeline-args", action="append", metavar="ARGS",
+                          help="Beam options of the Beam-based components, written with '=' since they start with "
+                               "'--': --beam-pipeline-args='--runner=DataflowRunner --project=P' (repeatable; "
+                               "default: in-process, one worker)")
+    pipeline.add_argument("--image", metavar="IMAGE", default=None,
+                          help="kubeflow: the container image every component runs in (default keras-llm-tfx:latest, "
+                               "built from the repository's Dockerfile)")
+    pipeline.add_argument("--output-spec", metavar="PATH", default=None,
+                          help="kubeflow: the spec file to write here (.json: a PipelineJob for Vertex AI; .yaml: a "
+                               "PipelineSpec for kfp.Client; default OUTPUT/pipeline.json)")
+    pipeline.add_argument("--pipeline-name", metavar="NAME", default=None,
+                          help="kubeflow: the pipeline's name (default keras-llm)")
+    pipeline.set_defaults(run=run_pipeline_command)
     return parser
 
 
@@ -332,30 +350,6 @@ def _convert(args):
 
     summary = convert_checkpoint(args.source, args.output, task=args.task)
     print(f"{summary['class']} with {summary['parameters']:,} parameters from {args.source} -> {summary['model']}")
-
-
-def _pipeline(args):
-    # The CLI is the rightmost layer: it may reach the TFX components (imported only for this command).
-    try:
-        from tfx_components.local_run import print_summary, run_local_pipeline, write_builtin_corpus
-    except ImportError as e:
-        raise ValueError(f"TFX is not installed ({e}); install keras-llm[tfx]") from None
-    if args.builtin_corpus:
-        write_builtin_corpus(args.data)
-    if not os.path.isdir(args.data):
-        raise FileNotFoundError(f"data directory not found: {args.data}")
-    if args.init_from:
-        from keras_llm.training.init_from import read_init_source
-
-        read_init_source(args.init_from)  # a bad folder is one line before the pipeline starts
-    model = args.model or (None if args.init_from else "gpt")
-    summary = run_local_pipeline(args.data, args.output, model=model, init_from=args.init_from,
-                                 tokenizer=args.tokenizer,
-                                 vocab_size=args.vocab_size, train_steps=args.train_steps, seq_len=args.seq_len,
-                                 batch_size=args.batch_size, learning_rate=args.learning_rate,
-                                 perplexity_threshold=args.perplexity_threshold,
-                                 max_unigram_ratio=args.max_unigram_ratio, distribute=args.distribute)
-    print_summary(summary)
 
 
 def main(argv=None):

@@ -6,7 +6,7 @@ import time
 from keras_llm import datasets
 
 from tfx_components.perplexity_evaluator.executor import DEFAULT_MAX_UNIGRAM_RATIO
-from tfx_components.pipeline import run_pipeline
+from tfx_components.pipeline import DEFAULT_BEAM_PIPELINE_ARGS, run_pipeline
 from tfx_components.training_stage import TrainingStage
 
 DEFAULT_PROMPTS = ("the small dog", "a teacher", "")
@@ -32,12 +32,34 @@ def latest_artifact(metadata_path, type_name):
     return max(artifacts, key=lambda a: a.id) if artifacts else None
 
 
-def run_local_pipeline(data_dir, output_dir, *, model="gpt", init_from=None, tokenizer="word", vocab_size=1000,
-                       train_steps=600, seq_len=64, batch_size=16, learning_rate=3e-3, model_options=None,
-                       distribute="auto",
-                       checkpoint_every=100, perplexity_threshold=None, max_unigram_ratio=DEFAULT_MAX_UNIGRAM_RATIO,
-                       tolerance=0.05, latency_budget_ms=5000.0, enable_cache=True, prompts=DEFAULT_PROMPTS,
-                       pipeline_name="keras_llm"):
+def training_stage(serving_dir, *, model="gpt", init_from=None, train_steps=600, seq_len=64, batch_size=16,
+                   learning_rate=3e-3, model_options=None, distribute="auto", checkpoint_every=100,
+                   perplexity_threshold=None, max_unigram_ratio=DEFAULT_MAX_UNIGRAM_RATIO, tolerance=0.05,
+                   latency_budget_ms=5000.0):
+    """The pipeline's `TrainingStage` from the settings of `run_local_pipeline` (paths used as given)."""
+    custom_config = {"model": model, "seq_len": seq_len, "batch_size": batch_size, "learning_rate": learning_rate,
+                     "distribute": distribute, "checkpoint_every": checkpoint_every,
+                     "model_options": model_options or {}}
+    if model is None:
+        del custom_config["model"]
+    if init_from:
+        custom_config["init_from"] = init_from
+    return TrainingStage(serving_dir=serving_dir, custom_config=custom_config, train_steps=train_steps,
+                         perplexity_threshold=perplexity_threshold, max_unigram_ratio=max_unigram_ratio,
+                         tolerance=tolerance, latency_budget_ms=latency_budget_ms)
+
+
+def pipeline_layout(output_dir):
+    """Where a run under `output_dir` keeps its artifacts, ML Metadata and pushed models (joined with "/", so a
+    gs:// directory stays one)."""
+    output_dir = output_dir.rstrip("/")
+    return {"pipeline_root": f"{output_dir}/pipeline", "metadata_path": f"{output_dir}/metadata.sqlite",
+            "serving_dir": f"{output_dir}/serving"}
+
+
+def run_local_pipeline(data_dir, output_dir, *, tokenizer="word", vocab_size=1000, enable_cache=True,
+                       prompts=DEFAULT_PROMPTS, pipeline_name="keras_llm",
+                       beam_pipeline_args=DEFAULT_BEAM_PIPELINE_ARGS, init_from=None, **settings):
     """Runs the pipeline on `data_dir` into `output_dir` and returns a summary: whether this run pushed a
     model and where, its evaluation (perplexity, the unigram baseline's, the blessing and why), outputs of the
     pushed SavedModel (continuations of `prompts` for a causal LM, fill-mask predictions for `bert`), and the
@@ -45,18 +67,20 @@ def run_local_pipeline(data_dir, output_dir, *, model="gpt", init_from=None, tok
 
     Args:
         data_dir: directory of .txt / .jsonl corpus files. output_dir: where everything goes (layout below).
-        model: the family, `gpt`, `lstm`, `gru`, `rnn` (causal LMs) or `bert` (a masked LM); None with
-            `init_from`: that folder's.
+        tokenizer, vocab_size: what VocabularyGen trains.
+        beam_pipeline_args: Beam options of the Beam-based components (default: in-process, one worker).
         init_from: the trainer starts from the weights in this folder (`TrainConfig.init_from`: a keras-llm
             train run, a convert output or a checkpoint folder), and with its tokenizer when it has one.
-        tokenizer, vocab_size: what VocabularyGen trains.
-        train_steps, seq_len, batch_size, learning_rate, model_options: the training run (`model_options`:
-            `num_layers`, `hidden_dim`, `num_heads`, `dropout` over the family's preset).
-        distribute: `keras_llm.distribute` strategy name ("auto", as `keras-llm train`).
-        checkpoint_every: steps between the trainer's resumable checkpoints.
-        perplexity_threshold, max_unigram_ratio, tolerance: the blessing bounds (`PerplexityEvaluator`; by
-            default at most 0.9x the unigram baseline's perplexity, no absolute bound).
-        latency_budget_ms: the serving validator's p95 budget.
+        settings: the model stage (`training_stage`):
+            model: the family, `gpt` (default), `lstm`, `gru`, `rnn` (causal LMs) or `bert` (a masked LM);
+                None with `init_from`: that folder's.
+            train_steps, seq_len, batch_size, learning_rate, model_options: the training run (`model_options`:
+                `num_layers`, `hidden_dim`, `num_heads`, `dropout` over the family's preset).
+            distribute: `keras_llm.distribute` strategy name ("auto", as `keras-llm train`).
+            checkpoint_every: steps between the trainer's resumable checkpoints.
+            perplexity_threshold, max_unigram_ratio, tolerance: the blessing bounds (`PerplexityEvaluator`; by
+                default at most 0.9x the unigram baseline's perplexity, no absolute bound).
+            latency_budget_ms: the serving validator's p95 budget.
 
     Layout: `output_dir/pipeline` (artifacts), `output_dir/metadata.sqlite` (ML Metadata),
     `output_dir/serving/<version>` (pushed SavedModels).
@@ -65,23 +89,14 @@ def run_local_pipeline(data_dir, output_dir, *, model="gpt", init_from=None, tok
         >>> summary = run_local_pipeline("data/", "out/", model="lstm", train_steps=300)
         >>> summary["pushed"], summary["evaluation"]["perplexity"], summary["evaluation"]["unigram_perplexity"]
     """
-    output_dir = os.path.abspath(output_dir)
-    pipeline_root = os.path.join(output_dir, "pipeline")
-    metadata_path = os.path.join(output_dir, "metadata.sqlite")
-    serving_dir = os.path.join(output_dir, "serving")
-    custom_config = {"model": model, "seq_len": seq_len, "batch_size": batch_size, "learning_rate": learning_rate,
-                     "distribute": distribute, "checkpoint_every": checkpoint_every,
-                     "model_options": model_options or {}}
-    if model is None:
-        del custom_config["model"]
-    if init_from:
-        custom_config["init_from"] = os.path.abspath(init_from)
-    stage = TrainingStage(serving_dir=serving_dir, custom_config=custom_config, train_steps=train_steps,
-                          perplexity_threshold=perplexity_threshold, max_unigram_ratio=max_unigram_ratio,
-                          tolerance=tolerance, latency_budget_ms=latency_budget_ms)
+    layout = pipeline_layout(os.path.abspath(output_dir))
+    pipeline_root, metadata_path = layout["pipeline_root"], layout["metadata_path"]
+    stage = training_stage(layout["serving_dir"], init_from=os.path.abspath(init_from) if init_from else None,
+                           **settings)
     start = time.perf_counter()
     run_pipeline(pipeline_name, pipeline_root, os.path.abspath(data_dir), metadata_path, tokenizer_kind=tokenizer,
-                 vocab_size=vocab_size, enable_cache=enable_cache, training=stage)
+                 vocab_size=vocab_size, enable_cache=enable_cache, training=stage,
+                 beam_pipeline_args=beam_pipeline_args)
     summary = {"seconds": time.perf_counter() - start, "pipeline_root": pipeline_root,
                "metadata_path": metadata_path, "tensorboard_logdir": os.path.join(pipeline_root, "TextTrainer")}
     anomalies = latest_artifact(metadata_path, "ExampleAnomalies")

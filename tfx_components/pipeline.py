@@ -25,6 +25,7 @@ create_pipeline(..., add_components=add_training)
 ```
 
 Run from a shell: `python -m tfx_components.pipeline --data-root DIR --pipeline-root DIR --metadata-path FILE`.
+The same pipeline compiles for Kubeflow Pipelines v2 / Vertex AI with `tfx_components.kubeflow_run`.
 """
 import argparse
 import dataclasses
@@ -74,7 +75,7 @@ def create_pipeline(
     pipeline_name: str,
     pipeline_root: str,
     data_root: str,
-    metadata_path: str,
+    metadata_path: Optional[str],
     *,
     text_format: str = "auto",
     jsonl_field: str = "text",
@@ -93,8 +94,10 @@ def create_pipeline(
 
     Args:
         pipeline_name, pipeline_root: TFX pipeline name and the directory for its artifacts.
-        data_root: directory of the corpus files (plain text and/or JSON Lines).
-        metadata_path: SQLite file of the ML Metadata store.
+        data_root: directory of the corpus files (plain text and/or JSON Lines), or a string
+            `RuntimeParameter` (set when the run is submitted; see `kubeflow_run`).
+        metadata_path: SQLite file of the ML Metadata store; None where the orchestrator brings its own
+            (Kubeflow Pipelines, Vertex AI).
         text_format, jsonl_field: how `TextExampleGen` reads the files.
         tokenizer_kind, vocab_size, tokenizer_options: what `VocabularyGen` trains.
         validation_thresholds: keyword arguments for `TextDataValidator` (`TextValidationThresholds` fields).
@@ -141,7 +144,8 @@ def create_pipeline(
         pipeline_root=pipeline_root,
         components=nodes,
         enable_cache=enable_cache,
-        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(metadata_path),
+        metadata_connection_config=(tfx.orchestration.metadata.sqlite_metadata_connection_config(metadata_path)
+                                    if metadata_path else None),
         beam_pipeline_args=list(beam_pipeline_args),
     )
 
