@@ -5,6 +5,7 @@ so the same object runs eagerly, inside `tf.data.Dataset.map`, inside another `t
 SavedModel that is later loaded by a process that never imports keras_llm (the vocabulary is part of the
 saved graph; `save(dir)` also writes it as a plain file next to a `tokenizer.json` config).
 """
+import collections
 import json
 import os
 
@@ -120,6 +121,21 @@ class Tokenizer(tf.Module):
         """Rebuilds from a saved config; subclasses turn asset file names back into objects."""
         return cls(**config)
 
+    # ---- learning from unit counts (word, wordpiece, bpe) ----------------------------------------------
+    # `train(corpus, ...)` is `from_counts(count_units(corpus, counting_units), ...)`; the TFX VocabularyGen
+    # counts the same units with a Beam combiner over shards and calls `from_counts` on the merged table.
+    learns_from_counts = False
+
+    @classmethod
+    def counting_units(cls, texts, **normalization):
+        """Graph: raw texts string[None] -> the units (words, ...) `from_counts` learns from, one per occurrence."""
+        raise NotImplementedError(f"{cls.__name__} does not learn from unit counts")
+
+    @classmethod
+    def from_counts(cls, counts, vocab_size, **options):
+        """A tokenizer learned from `{unit bytes: count}` (the counts of `counting_units` over a corpus)."""
+        raise NotImplementedError(f"{cls.__name__} does not learn from unit counts")
+
 
 def load_tokenizer(directory):
     """Loads any tokenizer written by `Tokenizer.save(directory)`."""
@@ -147,6 +163,26 @@ def corpus_dataset(corpus):
         if not os.path.isfile(path):
             raise FileNotFoundError(f"corpus file not found: {path}")
     return tf.data.TextLineDataset(paths)
+
+
+# Character units start with this byte (never the first byte of valid UTF-8), so one count table holds both
+# words and characters (WordPiece learns from both).
+CHARACTER_UNIT = b"\xff"
+
+
+def count_units(corpus, units):
+    """`collections.Counter` of the units that `units(batch of texts) -> string[None]` yields over a corpus
+    (dataset of strings, file path or list of paths), streamed in batches: memory grows with the number of
+    distinct units, not with the corpus. `Tokenizer.train` and the Beam `VocabularyGen` count the same units."""
+
+    def unique(texts):
+        values, _, numbers = tf.unique_with_counts(units(texts))
+        return values, numbers
+
+    counts = collections.Counter()
+    for values, numbers in corpus_dataset(corpus).batch(4096).map(unique):
+        counts.update(dict(zip(values.numpy().tolist(), numbers.numpy().tolist())))
+    return counts
 
 
 def read_vocabulary_file(path):

@@ -283,6 +283,22 @@ class BytePairTokenizer(Tokenizer):
         return cls(**dict(config, vocabulary=os.path.join(directory, config["vocabulary"]),
                           merges=os.path.join(directory, config["merges"])))
 
+    learns_from_counts = True
+
+    @classmethod
+    def counting_units(cls, texts, **normalization):
+        from keras_llm.tokenizers.byte_pair_training import counting_units
+
+        return counting_units(texts, **normalization)
+
+    @classmethod
+    def from_counts(cls, counts, vocab_size, min_frequency=2, **kwargs):
+        """Merges learned from GPT-2-word counts (see byte_pair_training.py)."""
+        from keras_llm.tokenizers.byte_pair_training import merges_from_counts
+
+        vocabulary, merges = merges_from_counts(counts, vocab_size, min_frequency=min_frequency)
+        return cls(vocabulary, merges, unsplittable_tokens=[], **kwargs)
+
     @classmethod
     def train(cls, corpus, vocab_size, min_frequency=2, **kwargs):
         """Learns merges from a corpus (dataset of strings, file path or list of paths): keras_llm's seven

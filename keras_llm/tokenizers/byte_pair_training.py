@@ -1,7 +1,7 @@
 """Learning byte-level BPE merges from a corpus (what `BytePairTokenizer.train` runs).
 
 1. The corpus is normalized and split into GPT-2's words in the graph (`gpt2_words.WordSplitter`), and the
-   distinct words are counted.
+   distinct words are counted (`count_units`, streamed; the TFX VocabularyGen counts them with Beam).
 2. The vocabulary starts as keras_llm's seven special tokens (ids 0-6) and the 256 single bytes (ids 7-262, in
    byte order), each word as its bytes.
 3. Repeatedly, the most frequent adjacent pair of symbols over all words (counted with the words' frequencies;
@@ -16,7 +16,7 @@ import heapq
 import tensorflow as tf
 
 from keras_llm.tokenizers import special_tokens as st
-from keras_llm.tokenizers.base import corpus_dataset
+from keras_llm.tokenizers.base import count_units
 from keras_llm.tokenizers.byte_pair import bytes_to_token
 from keras_llm.tokenizers.gpt2_words import WordSplitter
 from keras_llm.tokenizers.normalization import clean_invalid_utf8, normalize_text
@@ -24,31 +24,25 @@ from keras_llm.tokenizers.normalization import clean_invalid_utf8, normalize_tex
 FIRST_BYTE_ID = st.NUM_SPECIAL_TOKENS
 
 
-def count_words(corpus, lowercase=False, strip_html=False, nfkc=False):
-    """Counter of GPT-2 words (bytes) in the corpus, after the tokenizer's normalization."""
-
-    splitter = WordSplitter()
-
-    def words(texts):
-        if lowercase or strip_html or nfkc:
-            texts = normalize_text(texts, lowercase=lowercase, strip_html=strip_html, nfkc=nfkc)
-        else:
-            texts = clean_invalid_utf8(texts)
-        unique, _, counts = tf.unique_with_counts(splitter.split(texts).flat_values)
-        return unique, counts
-
-    counts = collections.Counter()
-    for unique, numbers in corpus_dataset(corpus).batch(4096).map(words):
-        counts.update(dict(zip(unique.numpy().tolist(), numbers.numpy().tolist())))
-    return counts
+def counting_units(texts, lowercase=False, strip_html=False, nfkc=False):
+    """GPT-2's words of the texts after the tokenizer's normalization (graph; one per occurrence)."""
+    if lowercase or strip_html or nfkc:
+        texts = normalize_text(texts, lowercase=lowercase, strip_html=strip_html, nfkc=nfkc)
+    else:
+        texts = clean_invalid_utf8(texts)
+    return WordSplitter().split(texts).flat_values  # its class table is built once per process
 
 
 def learn_merges(corpus, vocab_size, min_frequency=2, **normalization):
-    """-> (vocabulary: token -> id, merges: [(left, right)]) in GPT-2's file spelling."""
-    base = FIRST_BYTE_ID + 256
-    if vocab_size < base:
-        raise ValueError(f"vocab_size must be at least {base} (7 special tokens + 256 bytes), got {vocab_size}")
-    counts = count_words(corpus, **normalization)
+    """Counts the corpus' words, then `merges_from_counts`."""
+    _check_size(vocab_size)
+    counts = count_units(corpus, lambda texts: counting_units(texts, **normalization))
+    return merges_from_counts(counts, vocab_size, min_frequency)
+
+
+def merges_from_counts(counts, vocab_size, min_frequency=2):
+    """`{word bytes: count}` -> (vocabulary: token -> id, merges: [(left, right)]) in GPT-2's file spelling."""
+    _check_size(vocab_size)
     if not counts:
         raise ValueError("cannot train a vocabulary: the corpus holds no words")
     token_bytes = [b""] * FIRST_BYTE_ID + [bytes([b]) for b in range(256)]
@@ -118,3 +112,9 @@ def _merge(word, left, right, new):
             out.append(word[i])
             i += 1
     return out if hit else word
+
+
+def _check_size(vocab_size):
+    base = FIRST_BYTE_ID + 256
+    if vocab_size < base:
+        raise ValueError(f"vocab_size must be at least {base} (7 special tokens + 256 bytes), got {vocab_size}")

@@ -5,7 +5,6 @@ those corpora is already separated by spaces), the vocabulary keeps the most fre
 and every other word maps to `<unk>`. Detokenization joins words with single spaces, so a round trip
 equals the normalized text with runs of whitespace collapsed to one space.
 """
-import collections
 import os
 
 import tensorflow as tf
@@ -15,7 +14,7 @@ from keras_llm.tokenizers.normalization import normalize_text
 from keras_llm.tokenizers.base import (
     Tokenizer,
     check_vocabulary,
-    corpus_dataset,
+    count_units,
     read_vocabulary_file,
     register,
     write_vocabulary_file,
@@ -79,6 +78,24 @@ class WordTokenizer(Tokenizer):
         config = dict(config, vocabulary=os.path.join(directory, config["vocabulary"]))
         return cls(**config)
 
+    learns_from_counts = True
+
+    @classmethod
+    def counting_units(cls, texts, **normalization):
+        return tf.strings.split(normalize_text(texts, **normalization)).flat_values
+
+    @classmethod
+    def from_counts(cls, counts, vocab_size, min_frequency=1, **kwargs):
+        """The `vocab_size - 7` most frequent words seen at least `min_frequency` times (ties alphabetical)."""
+        if vocab_size <= st.NUM_SPECIAL_TOKENS:
+            raise ValueError(f"vocab_size must exceed the {st.NUM_SPECIAL_TOKENS} special tokens, got {vocab_size}")
+        counts = {w: c for w, c in counts.items() if w.decode("utf-8") not in st.SPECIAL_TOKENS}
+        ranked = sorted((w for w, c in counts.items() if c >= min_frequency), key=lambda w: (-counts[w], w))
+        words = [w.decode("utf-8") for w in ranked[: vocab_size - st.NUM_SPECIAL_TOKENS]]
+        if not words:
+            raise ValueError("cannot train a vocabulary: the corpus holds no words")
+        return cls(list(st.SPECIAL_TOKENS) + words, **kwargs)
+
     @classmethod
     def train(cls, corpus, vocab_size, min_frequency=1, **kwargs):
         """Builds the vocabulary from a corpus (dataset of strings, file path or list of paths).
@@ -87,13 +104,5 @@ class WordTokenizer(Tokenizer):
         alphabetically, so the result is deterministic). Counting runs on normalized text."""
         if vocab_size <= st.NUM_SPECIAL_TOKENS:
             raise ValueError(f"vocab_size must exceed the {st.NUM_SPECIAL_TOKENS} special tokens, got {vocab_size}")
-        counts = collections.Counter()
-        for batch in corpus_dataset(corpus).batch(4096).map(lambda t: tf.strings.split(normalize_text(t, **kwargs)).flat_values):
-            counts.update(batch.numpy())
-        for special in st.SPECIAL_TOKENS:
-            counts.pop(special.encode(), None)
-        ranked = sorted((w for w, c in counts.items() if c >= min_frequency), key=lambda w: (-counts[w], w))
-        words = [w.decode("utf-8") for w in ranked[: vocab_size - st.NUM_SPECIAL_TOKENS]]
-        if not words:
-            raise ValueError("cannot train a vocabulary: the corpus holds no words")
-        return cls(list(st.SPECIAL_TOKENS) + words, **kwargs)
+        counts = count_units(corpus, lambda texts: cls.counting_units(texts, **kwargs))
+        return cls.from_counts(counts, vocab_size, min_frequency=min_frequency, **kwargs)

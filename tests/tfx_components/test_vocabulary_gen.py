@@ -1,4 +1,5 @@
 """VocabularyGen executor without a pipeline: the artifact is a tokenizer directory that loads and tokenizes."""
+import hashlib
 import json
 
 import pytest
@@ -9,16 +10,49 @@ pytestmark = pytest.mark.tfx
 from tfx import types  # noqa: E402
 from tfx.types import standard_artifacts  # noqa: E402
 
-from keras_llm.tokenizers import load_tokenizer, special_tokens  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from keras_llm.tokenizers import load_tokenizer, special_tokens, train_tokenizer  # noqa: E402
 from tfx_components.artifact_types import Vocabulary  # noqa: E402
 from tfx_components.vocabulary_gen import Executor, VocabularyGen  # noqa: E402
 
 
-def run_vocabulary_gen(tmp_path, examples, **exec_properties):
+def run_vocabulary_gen(tmp_path, examples, beam_pipeline_args=None, **exec_properties):
     vocabulary = Vocabulary()
     vocabulary.uri = str(tmp_path / "vocabulary")
-    Executor().Do({"examples": [examples]}, {"vocabulary": [vocabulary]}, exec_properties)
+    context = Executor.Context(beam_pipeline_args=beam_pipeline_args) if beam_pipeline_args else None
+    Executor(context).Do({"examples": [examples]}, {"vocabulary": [vocabulary]}, exec_properties)
     return vocabulary
+
+
+@pytest.mark.parametrize("kind,size,options", [("word", 300, {}), ("wordpiece", 300, {"lowercase": True}),
+                                               ("bpe", 400, {}), ("sentencepiece", 200, {})])
+def test_beam_counting_learns_what_train_learns_from_the_same_texts(tmp_path, write_examples, clean_documents,
+                                                                    kind, size, options):
+    """The units are counted by a Beam combiner over shards; the vocabulary learned from the merged counts
+    (or, for SentencePiece, from the sampled lines: all of them here) equals `train` on the split's texts."""
+    texts = [doc.upper() if i % 3 == 0 else doc for i, doc in enumerate(clean_documents[:160])] + ["  ", ""]
+    examples = write_examples(train=texts, eval=clean_documents[160:])
+    vocabulary = run_vocabulary_gen(tmp_path, examples, tokenizer_kind=kind, vocab_size=size,
+                                    tokenizer_options=json.dumps(options) if options else None)
+    from_beam = load_tokenizer(vocabulary.uri)
+    lines = [t for t in texts if t.strip()]
+    if kind == "sentencepiece":  # it learns from the sampled lines, in fingerprint order
+        lines.sort(key=lambda t: hashlib.sha256(t.encode()).digest())
+    direct = train_tokenizer(kind, tf.data.Dataset.from_tensor_slices(lines), size, **options)
+    assert from_beam.get_vocabulary() == direct.get_vocabulary()
+    assert not (tmp_path / "vocabulary" / ".counts").exists()
+    assert from_beam.tokenize(clean_documents[:5]).to_list() == direct.tokenize(clean_documents[:5]).to_list()
+
+
+@pytest.mark.slow
+def test_beam_counting_on_two_worker_processes_equals_in_process(tmp_path, write_examples, clean_documents):
+    examples = write_examples(train=clean_documents[:200], eval=clean_documents[200:])
+    here = run_vocabulary_gen(tmp_path / "here", examples, tokenizer_kind="bpe", vocab_size=400)
+    two = run_vocabulary_gen(tmp_path / "two", examples, tokenizer_kind="bpe", vocab_size=400,
+                             beam_pipeline_args=["--direct_running_mode=multi_processing", "--direct_num_workers=2"])
+    assert load_tokenizer(two.uri).get_merges() == load_tokenizer(here.uri).get_merges()
+    assert two.get_int_custom_property("distinct_units") == here.get_int_custom_property("distinct_units") > 0
 
 
 def test_word_vocabulary_is_trained_on_the_train_split_only(tmp_path, write_examples, clean_documents):

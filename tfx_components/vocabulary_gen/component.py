@@ -1,8 +1,9 @@
-"""`VocabularyGen`: trains a keras_llm tokenizer on the train split of `Examples` -> a `Vocabulary` artifact."""
+"""`VocabularyGen`: learns a keras_llm tokenizer from the train split of `Examples` (counting with Beam) -> a
+`Vocabulary` artifact."""
 import json
 
 from tfx import types
-from tfx.dsl.components.base import base_component, executor_spec
+from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
@@ -23,8 +24,9 @@ class VocabularyGenSpec(ComponentSpec):
     OUTPUTS = {executor.VOCABULARY_KEY: ChannelParameter(type=Vocabulary)}
 
 
-class VocabularyGen(base_component.BaseComponent):
-    """Trains a tokenizer (`keras_llm.tokenizers.train_tokenizer`) on one split of `examples`.
+class VocabularyGen(base_beam_component.BaseBeamComponent):
+    """Learns a tokenizer on one split of `examples`: its units counted by a Beam pipeline (so it scales with the
+    corpus and runs on the pipeline's Beam runner), the vocabulary learned from the counts (see executor.py).
 
     Args:
         examples: channel of `Examples` with a bytes feature `text_feature`.
@@ -41,7 +43,7 @@ class VocabularyGen(base_component.BaseComponent):
     """
 
     SPEC_CLASS = VocabularyGenSpec
-    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
+    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
 
     def __init__(self, examples, tokenizer_kind="wordpiece", vocab_size=None, tokenizer_options=None,
                  split="train", text_feature="text"):
