@@ -125,3 +125,21 @@ def test_jax_gpu_training_peak_flops_by_device_name(kind, peak, monkeypatch):
     import jax_gpu_training
 
     assert jax_gpu_training.peak_flops(kind) == peak
+
+
+@pytest.mark.slow
+def test_corpus_scaling_prints_time_and_peak_memory_per_size_and_stage(tmp_path):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow")
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "corpus_scaling.py"), "--sizes", "1,2",
+                          "--stages", "tokenizer", "--cache", str(tmp_path)],
+                         capture_output=True, text=True, env=env, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["sizes_mb"] == [1, 2] and set(result["results"]) == {"tokenizer"}
+    for stage, by_size in result["results"].items():
+        assert set(by_size) == {"1MB", "2MB"}
+        for entry in by_size.values():
+            assert entry["seconds"] > 0 and 100 < entry["peak_rss_mib"] < 8192
+        times = [by_size[k]["seconds"] for k in ("1MB", "2MB")]
+        assert result["summary"][stage]["time_growth"] == [round(times[1] / times[0], 2)]
+    assert abs(os.path.getsize(tmp_path / "corpus_2MB" / "corpus.txt") - 2e6) < 2000  # sizes as asked
