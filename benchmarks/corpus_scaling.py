@@ -10,7 +10,8 @@ lines in a different seeded order (the smaller sizes are prefixes of the block).
 words stops growing past 10 MB: memory that grows with the vocabulary of a real corpus is not stressed here.
 
 Stages, each in a fresh child process whose peak RSS (`ru_maxrss` from `os.wait4`, the child and every
-process it waited for) and wall time are measured:
+process it waited for) and wall time are measured. This process never imports TensorFlow: on Linux a child's
+`ru_maxrss` starts at its parent's RSS at the fork, so a large parent would hide the children's own figures.
 - `tokenizer`: `WordPieceTokenizer.train` on the file (word counting streams; learning sees only the counts);
 - `dataset`: one full pass of `causal_lm_dataset` (WordPiece, seq_len 128, batch 32) over the file, with a
   tokenizer trained on the smallest corpus;
@@ -24,6 +25,7 @@ Run: `.venv-tfx/bin/python benchmarks/corpus_scaling.py [--quick] [--stages toke
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -92,10 +94,12 @@ def stage_child(args):
 
     start = time.perf_counter()
     tokens = None
-    if args.stage == "tokenizer":
+    if args.stage in ("tokenizer", "prepare"):
         from keras_llm.tokenizers import WordPieceTokenizer
 
-        WordPieceTokenizer.train(args.corpus, vocab_size=8000)
+        tokenizer = WordPieceTokenizer.train(args.corpus, vocab_size=8000)
+        if args.stage == "prepare":
+            tokenizer.save(args.tokenizer_dir)
     elif args.stage == "dataset":
         from keras_llm.data import causal_lm_dataset
         from keras_llm.tokenizers import load_tokenizer
@@ -106,8 +110,11 @@ def stage_child(args):
         from tfx_components.pipeline import run_pipeline
 
         work = tempfile.mkdtemp(prefix="corpus_scaling_pipeline_")
-        run_pipeline("corpus_scaling", os.path.join(work, "root"), os.path.dirname(args.corpus),
-                     os.path.join(work, "metadata.sqlite"), tokenizer_kind="wordpiece", vocab_size=8000)
+        try:
+            run_pipeline("corpus_scaling", os.path.join(work, "root"), os.path.dirname(args.corpus),
+                         os.path.join(work, "metadata.sqlite"), tokenizer_kind="wordpiece", vocab_size=8000)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     print(json.dumps({"seconds": time.perf_counter() - start, "tokens": tokens}))
 
 
@@ -142,10 +149,7 @@ def main():
     paths = {size: corpus(args.cache, size, max(sizes)) for size in sizes}
     tokenizer_dir = os.path.join(args.cache, f"wordpiece_{min(sizes)}MB")
     if "dataset" in stages and not os.path.exists(os.path.join(tokenizer_dir, "tokenizer.json")):
-        import tensorflow as tf  # noqa: F401
-        from keras_llm.tokenizers import WordPieceTokenizer
-
-        WordPieceTokenizer.train(paths[min(sizes)], vocab_size=8000).save(tokenizer_dir)
+        run_stage("prepare", paths[min(sizes)], tokenizer_dir)  # in a child too: this process stays small
     results = {}
     for size in sizes:
         megabytes = os.path.getsize(paths[size]) / 1e6
