@@ -1,5 +1,6 @@
 """Shared test helpers."""
 import os
+import socket
 import tempfile
 
 import keras
@@ -88,3 +89,14 @@ class CrashAt(keras.callbacks.Callback):
 
         if global_step(self.model) == self.step:
             raise KeyboardInterrupt("simulated crash")
+
+
+def free_ports(count):
+    """`count` ports free on 127.0.0.1 now (the OS picks them; a worker binds its port moments later)."""
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports

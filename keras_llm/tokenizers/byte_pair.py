@@ -26,7 +26,7 @@ import tensorflow as tf
 import tensorflow_text as tf_text
 
 from keras_llm.tokenizers import special_tokens as st
-from keras_llm.tokenizers.base import Tokenizer, register
+from keras_llm.tokenizers.base import Tokenizer, count_units, register
 from keras_llm.tokenizers.gpt2_words import WordSplitter
 from keras_llm.tokenizers.normalization import clean_invalid_utf8, normalize_text
 
@@ -197,9 +197,7 @@ class BytePairTokenizer(Tokenizer):
         return dict(super().get_config(), unsplittable_tokens=list(self.unsplittable_tokens), end_token=self.end_token)
 
     def normalize(self, texts):
-        if self.nfkc or self.lowercase or self.strip_html:
-            return normalize_text(texts, lowercase=self.lowercase, strip_html=self.strip_html, nfkc=self.nfkc)
-        return clean_invalid_utf8(texts)
+        return normalize_for_byte_pairs(texts, lowercase=self.lowercase, strip_html=self.strip_html, nfkc=self.nfkc)
 
     def _tokenize(self, texts):
         if self._unsplittable:
@@ -287,9 +285,7 @@ class BytePairTokenizer(Tokenizer):
 
     @classmethod
     def counting_units(cls, texts, **normalization):
-        from keras_llm.tokenizers.byte_pair_training import counting_units
-
-        return counting_units(texts, **normalization)
+        return WordSplitter().split(normalize_for_byte_pairs(texts, **normalization)).flat_values
 
     @classmethod
     def from_counts(cls, counts, vocab_size, min_frequency=2, **kwargs):
@@ -303,10 +299,18 @@ class BytePairTokenizer(Tokenizer):
     def train(cls, corpus, vocab_size, min_frequency=2, **kwargs):
         """Learns merges from a corpus (dataset of strings, file path or list of paths): keras_llm's seven
         special tokens, the 256 bytes, then merges until `vocab_size` tokens (see byte_pair_training.py)."""
-        from keras_llm.tokenizers.byte_pair_training import learn_merges
+        from keras_llm.tokenizers.byte_pair_training import check_vocab_size
 
-        vocabulary, merges = learn_merges(corpus, vocab_size, min_frequency=min_frequency, **kwargs)
-        return cls(vocabulary, merges, unsplittable_tokens=[], **kwargs)
+        check_vocab_size(vocab_size)
+        counts = count_units(corpus, lambda texts: cls.counting_units(texts, **kwargs))
+        return cls.from_counts(counts, vocab_size, min_frequency=min_frequency, **kwargs)
+
+
+def normalize_for_byte_pairs(texts, lowercase=False, strip_html=False, nfkc=False):
+    """No normalization unless asked (GPT-2 has none); invalid UTF-8 always becomes U+FFFD."""
+    if lowercase or strip_html or nfkc:
+        return normalize_text(texts, lowercase=lowercase, strip_html=strip_html, nfkc=nfkc)
+    return clean_invalid_utf8(texts)
 
 
 def _escape(token):

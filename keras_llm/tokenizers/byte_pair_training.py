@@ -1,7 +1,7 @@
-"""Learning byte-level BPE merges from a corpus (what `BytePairTokenizer.train` runs).
+"""Learning byte-level BPE merges from word counts (what `BytePairTokenizer.train` / `from_counts` run).
 
-1. The corpus is normalized and split into GPT-2's words in the graph (`gpt2_words.WordSplitter`), and the
-   distinct words are counted (`count_units`, streamed; the TFX VocabularyGen counts them with Beam).
+1. The corpus is normalized and split into GPT-2's words in the graph (`BytePairTokenizer.counting_units`), and
+   the distinct words are counted (`count_units`, streamed; the TFX VocabularyGen counts them with Beam).
 2. The vocabulary starts as keras_llm's seven special tokens (ids 0-6) and the 256 single bytes (ids 7-262, in
    byte order), each word as its bytes.
 3. Repeatedly, the most frequent adjacent pair of symbols over all words (counted with the words' frequencies;
@@ -13,36 +13,15 @@
 import collections
 import heapq
 
-import tensorflow as tf
-
 from keras_llm.tokenizers import special_tokens as st
-from keras_llm.tokenizers.base import count_units
 from keras_llm.tokenizers.byte_pair import bytes_to_token
-from keras_llm.tokenizers.gpt2_words import WordSplitter
-from keras_llm.tokenizers.normalization import clean_invalid_utf8, normalize_text
 
 FIRST_BYTE_ID = st.NUM_SPECIAL_TOKENS
 
 
-def counting_units(texts, lowercase=False, strip_html=False, nfkc=False):
-    """GPT-2's words of the texts after the tokenizer's normalization (graph; one per occurrence)."""
-    if lowercase or strip_html or nfkc:
-        texts = normalize_text(texts, lowercase=lowercase, strip_html=strip_html, nfkc=nfkc)
-    else:
-        texts = clean_invalid_utf8(texts)
-    return WordSplitter().split(texts).flat_values  # its class table is built once per process
-
-
-def learn_merges(corpus, vocab_size, min_frequency=2, **normalization):
-    """Counts the corpus' words, then `merges_from_counts`."""
-    _check_size(vocab_size)
-    counts = count_units(corpus, lambda texts: counting_units(texts, **normalization))
-    return merges_from_counts(counts, vocab_size, min_frequency)
-
-
 def merges_from_counts(counts, vocab_size, min_frequency=2):
     """`{word bytes: count}` -> (vocabulary: token -> id, merges: [(left, right)]) in GPT-2's file spelling."""
-    _check_size(vocab_size)
+    check_vocab_size(vocab_size)
     if not counts:
         raise ValueError("cannot train a vocabulary: the corpus holds no words")
     token_bytes = [b""] * FIRST_BYTE_ID + [bytes([b]) for b in range(256)]
@@ -114,7 +93,7 @@ def _merge(word, left, right, new):
     return out if hit else word
 
 
-def _check_size(vocab_size):
+def check_vocab_size(vocab_size):
     base = FIRST_BYTE_ID + 256
     if vocab_size < base:
         raise ValueError(f"vocab_size must be at least {base} (7 special tokens + 256 bytes), got {vocab_size}")

@@ -3,8 +3,9 @@
 The op splits text into words on whitespace and punctuation (and CJK ideographs individually), then each
 word into the longest matching vocabulary pieces, continuation pieces carrying the `##` prefix. The
 vocabulary is learned with tensorflow-text's WordPiece learner from word counts (words split by BERT's basic
-tokenizer, which splits them the same way; `counting_units` / `from_counts`). Detokenization joins pieces into words and words with single spaces, so a round trip
-preserves every non-space character (unless a word had to become `<unk>`).
+tokenizer, which splits them the same way; `counting_units` / `from_counts`). Detokenization joins pieces into
+words and words with single spaces, so a round trip preserves every non-space character (unless a word had
+to become `<unk>`).
 """
 import os
 

@@ -7,13 +7,13 @@ the chief writes the run directory.
 """
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
 
 import numpy as np
 import pytest
+from helpers import free_ports
 
 WORKER = textwrap.dedent(
     """
@@ -59,23 +59,13 @@ WORKER = textwrap.dedent(
 )
 
 
-def _free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 @pytest.mark.slow
 def test_two_workers_on_loopback_end_with_identical_weights(tmp_path):
     from keras_llm import datasets
 
     corpus = tmp_path / "corpus.txt"
     datasets.write_corpus(datasets.grammar_documents(80, seed=4), str(corpus))
-    cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
     workers = []
     for index in range(2):
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow",

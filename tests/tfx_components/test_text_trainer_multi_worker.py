@@ -3,13 +3,13 @@ two real worker processes on 127.0.0.1 (each calling run_fn with the same fn_arg
 the Trainer once per worker does) one model, written by the chief only."""
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
 
 import numpy as np
 import pytest
+from helpers import free_ports
 
 pytest.importorskip("tfx")
 pytestmark = pytest.mark.tfx
@@ -81,16 +81,6 @@ WORKER = textwrap.dedent(
 )
 
 
-def _free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 @pytest.mark.slow
 def test_two_worker_run_fn_trains_one_model_and_only_the_chief_writes(tmp_path, clean_documents):
     import keras
@@ -103,7 +93,7 @@ def test_two_worker_run_fn_trains_one_model_and_only_the_chief_writes(tmp_path, 
     datasets.write_corpus(clean_documents[:160], str(corpus))
     vocabulary = write_vocabulary_to(tmp_path / "vocabulary", clean_documents[:160], size=150)
     root = tmp_path / "TextTrainer"
-    cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
     workers = []
     for index in range(2):
         env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow",
