@@ -4,9 +4,7 @@ import threading
 import keras
 from keras import ops
 
-# The padding id of every keras_llm vocabulary (keras_llm/tokenizers/special_tokens.py: PAD_ID). Repeated
-# here because importing anything under keras_llm.tokenizers runs its __init__, which imports tensorflow.
-PAD_ID = 0
+from keras_llm.special_tokens import PAD_ID
 
 
 def masked_token_nll(y_true, y_pred, ignore_id=PAD_ID, from_logits=True, for_gradient=False):
