@@ -172,6 +172,31 @@ def test_checks_and_thresholds_without_beam():
     assert thresholds.min_characters == 5 and thresholds.max_empty_fraction == 0.01
 
 
+def test_distinct_count_is_exact_below_capacity_and_close_above():
+    import random
+
+    from tfx_components.text_data_validator.text_statistics import DistinctCount, _fingerprint
+
+    def count(fn, texts, parts=3):  # as Beam runs a lifted combine: one accumulator per bundle, then merged
+        accumulators = []
+        for part in range(parts):
+            accumulator = fn.create_accumulator()
+            for text in texts[part::parts]:
+                accumulator = fn.add_input(accumulator, _fingerprint(text))
+            accumulators.append(fn.compact(accumulator))
+        return fn.extract_output(fn.merge_accumulators(accumulators))
+
+    texts = [f"record {i % 5000}".encode() for i in range(12000)]
+    random.Random(0).shuffle(texts)
+    assert count(DistinctCount(), texts) == 5000
+    assert count(DistinctCount(), [b" same ", b"same", b"same\n"]) == 1  # surrounding whitespace is ignored
+    fn = DistinctCount(capacity=2048)  # relative error ~ 1/sqrt(2048) = 2.2%
+    fn.FLUSH_EVERY = 1000
+    many = [f"line {i % 60000}".encode() for i in range(150000)]
+    assert abs(count(fn, many) - 60000) < 0.07 * 60000
+    assert count(fn, many, parts=5) == count(fn, many, parts=2)  # the sketch does not depend on the bundles
+
+
 def test_component_spec():
     from tfx import types
 

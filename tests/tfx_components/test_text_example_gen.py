@@ -59,6 +59,15 @@ def test_plain_text_lines_become_examples_split_by_hash(tmp_path, clean_document
     assert sorted(train + evaluation) == sorted(lines)  # every non-blank line once, bytes unchanged
     assert not set(train) & set(evaluation)
     assert 0.55 < len(train) / len(lines) < 0.78  # hash buckets 2:1
+    # Written without TFX's Reshuffle (an in-memory GroupByKey of the whole corpus on the DirectRunner): each
+    # split keeps the input order, so a rerun writes the same files.
+    assert train == [line for line in lines if line in set(train)]
+    assert examples.get_string_custom_property("file_format") == "tfrecords_gzip"
+
+
+def test_only_gzip_tfrecords_are_written(tmp_path):
+    with pytest.raises(ValueError, match="GZIP TFRecords only; output_file_format is FILE_FORMAT_PARQUET"):
+        run_example_gen(tmp_path, {"corpus.txt": b"a line\n"}, output_file_format=example_gen_pb2.FILE_FORMAT_PARQUET)
 
 
 def test_jsonl_field_and_invalid_utf8_are_kept_as_raw_bytes(tmp_path):

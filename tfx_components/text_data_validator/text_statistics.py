@@ -4,7 +4,8 @@
 invalid UTF-8, too short / too long in characters), a length histogram, character counts and, when a
 tokenizer is given, token and `<unk>` counts. `ComputeTextStatistics` is the Beam transform that reads a split
 of tf.Examples, builds the summary in batches (so the tokenizer runs on batches, not single records), counts
-distinct non-empty records for the duplicate rate, and writes `text_statistics.json`.
+distinct non-empty records for the duplicate rate (`DistinctCount`: exact up to about a million distinct
+records, an estimate within ~0.1% beyond, in bounded memory), and writes `text_statistics.json`.
 
 Lengths are in characters of the text decoded as UTF-8 (an invalid byte counts as one U+FFFD character).
 """
@@ -14,6 +15,7 @@ import json
 import os
 
 import apache_beam as beam
+import numpy as np
 import tensorflow as tf
 
 from keras_llm.tokenizers import load_tokenizer, special_tokens
@@ -169,7 +171,54 @@ class MergeTextStatistics(beam.CombineFn):
 
 
 def _fingerprint(text):
-    return hashlib.sha256(text.strip()).digest()[:16]
+    """64-bit fingerprint of a record, ignoring surrounding whitespace."""
+    return int.from_bytes(hashlib.sha256(text.strip()).digest()[:8], "little")
+
+
+class DistinctCount(beam.CombineFn):
+    """How many distinct 64-bit fingerprints, in memory bounded by `capacity` (8 bytes each).
+
+    The accumulator keeps the `capacity` smallest distinct fingerprints seen (a k-minimum-values sketch). While
+    fewer than `capacity` distinct values exist it holds all of them and the count is exact; past that the
+    count is estimated as (capacity - 1) / (largest kept fingerprint / 2**64), whose relative error is about
+    1 / sqrt(capacity) (0.1% at the default 2**20). Unlike `beam.Distinct`, whose grouping holds every distinct
+    record, memory does not grow with the corpus.
+    """
+
+    FLUSH_EVERY = 65536
+
+    def __init__(self, capacity=1 << 20):
+        self._capacity = capacity
+
+    def _compact(self, kept, pending):
+        values = np.unique(np.concatenate([kept, np.asarray(pending, dtype=np.uint64)]))
+        return values[: self._capacity]
+
+    def create_accumulator(self):
+        return np.zeros(0, dtype=np.uint64), []
+
+    def add_input(self, accumulator, fingerprint):
+        kept, pending = accumulator
+        pending.append(fingerprint)
+        if len(pending) >= self.FLUSH_EVERY:
+            return self._compact(kept, pending), []
+        return kept, pending
+
+    def merge_accumulators(self, accumulators):
+        kept, pending = np.zeros(0, dtype=np.uint64), []
+        for other_kept, other_pending in accumulators:
+            kept = self._compact(np.concatenate([kept, other_kept]), pending + other_pending)
+            pending = []
+        return kept, pending
+
+    def compact(self, accumulator):
+        return self._compact(*accumulator), []
+
+    def extract_output(self, accumulator):
+        kept = self._compact(*accumulator)
+        if len(kept) < self._capacity:
+            return len(kept)
+        return int(round((self._capacity - 1) / ((float(kept[-1]) + 1.0) / 2.0**64)))
 
 
 @beam.ptransform_fn
@@ -191,8 +240,7 @@ def ComputeTextStatistics(pipeline, examples_pattern, output_dir, split_name, fe
         texts
         | "DropEmpty" >> beam.Filter(lambda text: not is_blank(text))
         | "Fingerprint" >> beam.Map(_fingerprint)
-        | "Distinct" >> beam.Distinct()
-        | "CountDistinct" >> beam.combiners.Count.Globally()
+        | "CountDistinct" >> beam.CombineGlobally(DistinctCount())
     )
     length_thresholds = {"min_characters": min_characters, "max_characters": max_characters}
     return summary | "Write" >> beam.Map(
