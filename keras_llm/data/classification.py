@@ -3,7 +3,7 @@ import tensorflow as tf
 
 from keras_llm.data.packing import AUTOTUNE, TOKENIZE_BATCH, require_non_empty
 from keras_llm.data.sources import csv_columns, expand_paths
-from keras_llm.tokenizers.special_tokens import CLS_ID, PAD_ID, SEP_ID
+from keras_llm.special_tokens import CLS_ID, PAD_ID, SEP_ID
 
 
 def _labelled(source, text_column, label_column):

@@ -2,7 +2,7 @@
 import tensorflow as tf
 
 from keras_llm.data.packing import AUTOTUNE, finish, pack, require_non_empty, token_stream
-from keras_llm.tokenizers.special_tokens import CLS_ID, MASK_ID, NUM_SPECIAL_TOKENS, SEP_ID
+from keras_llm.special_tokens import CLS_ID, MASK_ID, NUM_SPECIAL_TOKENS, SEP_ID
 
 
 def mask_tokens(ids, seed, vocabulary_size, mask_rate=0.15, mask_token_rate=0.8, random_token_rate=0.1):

@@ -2,7 +2,7 @@
 import tensorflow as tf
 
 from keras_llm.data.sources import describe, load_texts
-from keras_llm.tokenizers.special_tokens import EOS_ID
+from keras_llm.special_tokens import EOS_ID
 
 AUTOTUNE = tf.data.AUTOTUNE
 # Strings per tokenize call: large enough to amortize the op's overhead, small enough to keep latency low.

@@ -3,7 +3,7 @@ import tensorflow as tf
 
 from keras_llm.data.packing import AUTOTUNE, TOKENIZE_BATCH, require_non_empty
 from keras_llm.data.sources import csv_columns, expand_paths, non_empty_files
-from keras_llm.tokenizers.special_tokens import BOS_ID, EOS_ID, PAD_ID
+from keras_llm.special_tokens import BOS_ID, EOS_ID, PAD_ID
 
 
 def read_pairs(paths, delimiter="\t"):

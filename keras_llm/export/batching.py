@@ -1,7 +1,7 @@
 """Graph helpers for bounded serving requests: capped prompt sizes and chunked batches."""
 import tensorflow as tf
 
-from keras_llm.tokenizers.special_tokens import EOS_ID
+from keras_llm.special_tokens import EOS_ID
 
 
 def chunked(fn, inputs, chunk_size, output_signature):

@@ -3,7 +3,7 @@ import keras
 from keras import ops
 
 from keras_llm.generation.decoding import prefill
-from keras_llm.tokenizers.special_tokens import EOS_ID, PAD_ID
+from keras_llm.special_tokens import EOS_ID, PAD_ID
 
 _NEG = -1e9
 

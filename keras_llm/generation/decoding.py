@@ -14,7 +14,7 @@ from keras import ops
 from keras_llm.generation.logits_processors import check_settings, constrain_logits
 from keras_llm.generation.noise import uniform_noise  # noqa: F401  (its historical home)
 from keras_llm.generation.samplers import Sampler
-from keras_llm.tokenizers.special_tokens import BOS_ID, CLS_ID, EOS_ID, MASK_ID, PAD_ID, SEP_ID
+from keras_llm.special_tokens import BOS_ID, CLS_ID, EOS_ID, MASK_ID, PAD_ID, SEP_ID
 
 # Never generated: structural tokens that carry no text (<eos> stays: it ends a continuation).
 SUPPRESSED_IDS = (PAD_ID, BOS_ID, MASK_ID, CLS_ID, SEP_ID)

@@ -15,7 +15,7 @@ import functools
 import numpy as np
 from keras import ops
 
-from keras_llm.tokenizers.special_tokens import NUM_SPECIAL_TOKENS, PAD_ID, UNK_ID
+from keras_llm.special_tokens import NUM_SPECIAL_TOKENS, PAD_ID, UNK_ID
 
 
 @functools.lru_cache(maxsize=8)

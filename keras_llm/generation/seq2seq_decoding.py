@@ -8,7 +8,7 @@ from keras import ops
 
 from keras_llm.generation.beam_search import beam_search_ids
 from keras_llm.generation.decoding import generate_ids, grow_cache, suppression_row
-from keras_llm.tokenizers.special_tokens import BOS_ID, EOS_ID, PAD_ID
+from keras_llm.special_tokens import BOS_ID, EOS_ID, PAD_ID
 
 
 class Seq2SeqDecoder:

@@ -9,7 +9,7 @@ from keras_llm.generation.decoding import Decoder, generate_ids, start_token_id
 from keras_llm.generation.logits_processors import check_settings
 from keras_llm.generation.noise import random_seed, seeded_uniform
 from keras_llm.generation.scoring import score_ids
-from keras_llm.tokenizers.special_tokens import PAD_ID
+from keras_llm.special_tokens import PAD_ID
 
 
 class TextGenerator:

@@ -6,10 +6,7 @@ from keras_llm.layers.activations import get_activation
 from keras_llm.layers.token_and_position_embedding import TokenAndPositionEmbedding
 from keras_llm.layers.layer_normalization import LayerNormalization
 from keras_llm.layers.transformer_encoder_block import TransformerEncoderBlock
-
-# The padding id of every keras_llm vocabulary (keras_llm/tokenizers/special_tokens.py: PAD_ID).
-# Repeated here because importing keras_llm.tokenizers imports tensorflow, which models must not need.
-PAD_ID = 0
+from keras_llm.special_tokens import PAD_ID
 
 
 def split_encoder_inputs(inputs):

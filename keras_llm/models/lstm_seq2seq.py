@@ -4,8 +4,7 @@ from keras import ops
 
 from keras_llm.layers.recurrent_stack import RecurrentStack
 from keras_llm.layers.rnn_attention import RNNAttention
-
-PAD_ID = 0  # keras_llm's padding id (tokenizers/special_tokens.py); repeated so models never import TF
+from keras_llm.special_tokens import PAD_ID
 
 
 @keras.saving.register_keras_serializable(package="keras_llm")

@@ -7,8 +7,7 @@ from keras_llm.layers.layer_normalization import LayerNormalization
 from keras_llm.layers.token_and_position_embedding import TokenAndPositionEmbedding
 from keras_llm.layers.transformer_decoder_block import TransformerDecoderBlock
 from keras_llm.layers.transformer_encoder_block import TransformerEncoderBlock
-
-PAD_ID = 0  # keras_llm's padding id (tokenizers/special_tokens.py); repeated so models never import TF
+from keras_llm.special_tokens import PAD_ID
 
 
 @keras.saving.register_keras_serializable(package="keras_llm")

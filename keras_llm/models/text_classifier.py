@@ -3,8 +3,8 @@ import keras
 from keras import ops
 
 from keras_llm.models.freezing import freeze
+from keras_llm.special_tokens import PAD_ID
 
-PAD_ID = 0  # keras_llm's padding id (tokenizers/special_tokens.py); repeated so models never import TF
 POOLINGS = ("cls", "mean", "last")
 
 

@@ -11,7 +11,7 @@ import os
 
 import tensorflow as tf
 
-from keras_llm.tokenizers import special_tokens as st
+from keras_llm import special_tokens as st
 from keras_llm.tokenizers.normalization import normalize_text
 
 CONFIG_FILE = "tokenizer.json"

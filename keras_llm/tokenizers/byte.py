@@ -6,7 +6,7 @@ own normalization form). A model that generates an incomplete UTF-8 sequence det
 """
 import tensorflow as tf
 
-from keras_llm.tokenizers import special_tokens as st
+from keras_llm import special_tokens as st
 from keras_llm.tokenizers.base import Tokenizer, register
 
 OFFSET = st.NUM_SPECIAL_TOKENS

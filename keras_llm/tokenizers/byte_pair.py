@@ -25,7 +25,7 @@ import os
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from keras_llm.tokenizers import special_tokens as st
+from keras_llm import special_tokens as st
 from keras_llm.tokenizers.base import Tokenizer, count_units, register
 from keras_llm.tokenizers.gpt2_words import WordSplitter
 from keras_llm.tokenizers.normalization import clean_invalid_utf8, normalize_text

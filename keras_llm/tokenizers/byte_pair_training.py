@@ -13,7 +13,7 @@
 import collections
 import heapq
 
-from keras_llm.tokenizers import special_tokens as st
+from keras_llm import special_tokens as st
 from keras_llm.tokenizers.byte_pair import bytes_to_token
 
 FIRST_BYTE_ID = st.NUM_SPECIAL_TOKENS

@@ -5,7 +5,7 @@ feed a model exactly the same ids.
 """
 import tensorflow as tf
 
-from keras_llm.tokenizers import special_tokens as st
+from keras_llm import special_tokens as st
 
 
 def tokenize_with_masks(tokenizer, texts, mask_token=st.MASK):

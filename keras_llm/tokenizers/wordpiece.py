@@ -12,7 +12,7 @@ import os
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from keras_llm.tokenizers import special_tokens as st
+from keras_llm import special_tokens as st
 from keras_llm.tokenizers.normalization import normalize_text
 from keras_llm.tokenizers.base import (
     CHARACTER_UNIT,

@@ -22,8 +22,8 @@ import tensorflow as tf
 
 from keras_llm.data import mask_tokens, masked_lm_dataset, tfrecord_dataset
 from keras_llm.data.packing import token_stream
+from keras_llm.special_tokens import EOS_ID, NUM_SPECIAL_TOKENS
 from keras_llm.tokenizers import load_tokenizer
-from keras_llm.tokenizers.special_tokens import EOS_ID, NUM_SPECIAL_TOKENS
 from keras_llm.training.model_registry import MODEL_KINDS
 from keras_llm.training.output_bias import unigram_log_probs
 
