@@ -1,16 +1,18 @@
 """Serving modules of the non-causal models: fill_mask / embed (masked LMs, encoders), classify / embed
 (classifiers) and generate (seq2seq translation). Their inputs are framed exactly as in training
-(`keras_llm.tokenizers.framing`) and as the Python helpers of `keras_llm.generation.tasks` frame them.
+(`keras_llm.tokenizers.framing`) and as the Python helpers of `keras_llm.generation` (`MaskFiller`, `Labeler`,
+`Translator`) frame them.
 """
 import numpy as np
 import tensorflow as tf
 
+from keras_llm import special_tokens as st
 from keras_llm.export.base import STRINGS, ServingModule
 from keras_llm.export.batching import chunked, truncate_text
 from keras_llm.generation.samplers import Sampler
 from keras_llm.generation.seq2seq_decoding import translate_ids
-from keras_llm.generation.tasks import class_names, encoder_max_length, source_max_length
-from keras_llm.tokenizers import special_tokens as st
+from keras_llm.generation.labeler import class_names
+from keras_llm.generation.model_limits import encoder_max_length, source_max_length
 from keras_llm.tokenizers.framing import frame_cls_sep, tokenize_with_masks
 
 BYTES_PER_TOKEN = 64  # input bytes kept per allowed token: generous, a token is rarely longer
