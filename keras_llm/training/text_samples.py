@@ -1,98 +1,31 @@
-"""What a model makes of a few fixed inputs, for watching training: greedy continuations (causal LMs),
-greedy translations (encoder-decoders) and fill-mask predictions (masked LMs). Pure Keras 3.
+"""The embedding table the TensorBoard callback projects (`token_embedding_matrix`).
 
-These are deliberately simple -- one full forward pass per new token, no cache -- because they run on a
-handful of prompts once per epoch, and because `training` sits to the left of `keras_llm.generation` (the
-fast, cached decoder) in the package's import direction. To log the real decoder's output instead, pass
-`sample_fn=lambda prompts: TextGenerator(model, tokenizer).generate(prompts)` to the TensorBoard callback.
+The text samples that used to live here (a second, uncached greedy decoder) are now the generation module's
+decoder: `keras_llm.generation.text_samples`. `greedy_continuations`, `greedy_translations`,
+`fill_mask_predictions` and `NEVER_SAMPLED` still load from here, on first use (PEP 562): `training` sits left of
+`generation` in the package's import direction, so importing this module does not import it.
 """
-import numpy as np
+import importlib
+
 from keras import ops
 
-# Fixed ids of every keras_llm vocabulary (keras_llm/tokenizers/special_tokens.py). Repeated, like
-# training/losses.py does for PAD_ID, because importing keras_llm.tokenizers imports TensorFlow.
-PAD_ID, UNK_ID, BOS_ID, EOS_ID, MASK_ID, CLS_ID, SEP_ID = range(7)
-NEVER_SAMPLED = (PAD_ID, BOS_ID, MASK_ID, CLS_ID, SEP_ID)
+from keras_llm.special_tokens import BOS_ID, CLS_ID, EOS_ID, MASK_ID, PAD_ID, SEP_ID, UNK_ID  # noqa: F401
+
+_LAZY = {
+    "greedy_continuations": ("keras_llm.generation.text_samples", "greedy_continuations"),
+    "greedy_translations": ("keras_llm.generation.text_samples", "greedy_translations"),
+    "fill_mask_predictions": ("keras_llm.generation.text_samples", "fill_mask_predictions"),
+    "NEVER_SAMPLED": ("keras_llm.generation.decoding", "SUPPRESSED_IDS"),
+}
 
 
-def _token_ids(tokenizer, texts):
-    return [list(row) for row in tokenizer.tokenize(list(texts)).to_list()]
-
-
-def greedy_continuations(model, tokenizer, prompts, max_new_tokens=16):
-    """Greedy continuation of each prompt (a string), as text.
-
-    Each prompt is prefixed with `<eos>` (the document separator of packed training data), cut from the
-    left to the model's context (`max_sequence_length`, if it has one) and extended token by token with
-    the most likely next token, never a structural special token, until `<eos>` or `max_new_tokens`.
-
-    Example:
-        >>> greedy_continuations(model, tokenizer, ["the dog"], max_new_tokens=4)
-        ['sees a red ball']
-    """
-    context = getattr(model, "max_sequence_length", None)
-    results = []
-    for ids in _token_ids(tokenizer, prompts):
-        ids, generated = [EOS_ID] + ids, []
-        for _ in range(max_new_tokens):
-            window = ids[-context:] if context else ids
-            logits = ops.convert_to_numpy(model(np.array([window], dtype="int32"), training=False))[0, -1]
-            logits[list(NEVER_SAMPLED)] = -np.inf
-            token = int(np.argmax(logits))
-            if token == EOS_ID:
-                break
-            ids.append(token)
-            generated.append(token)
-        results.append(tokenizer.detokenize_one(generated) if generated else "")
-    return results
-
-
-def greedy_translations(model, tokenizer, sources, max_new_tokens=16):
-    """Greedy target text for each source string, from an encoder-decoder taking
-    `{"encoder_inputs", "decoder_inputs"}` (the layout of `keras_llm.data.seq2seq_dataset`): the decoder
-    starts from `<bos>` and appends the most likely token until `<eos>`, `max_new_tokens` or its context."""
-    source_limit = getattr(model, "max_source_length", None)
-    target_limit = getattr(model, "max_target_length", None)
-    if target_limit:
-        max_new_tokens = min(max_new_tokens, target_limit - 1)
-    results = []
-    for ids in _token_ids(tokenizer, sources):
-        encoder_inputs = np.array([(ids[:source_limit] if source_limit else ids) or [PAD_ID]], dtype="int32")
-        decoded = [BOS_ID]
-        for _ in range(max_new_tokens):
-            inputs = {"encoder_inputs": encoder_inputs, "decoder_inputs": np.array([decoded], dtype="int32")}
-            logits = ops.convert_to_numpy(model(inputs, training=False))[0, -1]
-            logits[list(NEVER_SAMPLED)] = -np.inf
-            token = int(np.argmax(logits))
-            if token == EOS_ID:
-                break
-            decoded.append(token)
-        results.append(tokenizer.detokenize_one(decoded[1:]) if len(decoded) > 1 else "")
-    return results
-
-
-def fill_mask_predictions(model, tokenizer, texts):
-    """Masks the middle token of each text and returns `"text with [prediction] in place"` strings.
-
-    The input is `<cls> tokens <sep>` as `keras_llm.data.masked_lm_dataset` builds it; the prediction is
-    the most likely non-special token at the masked position, shown as `[predicted (was original)]`.
-    """
-    results = []
-    for ids in _token_ids(tokenizer, texts):
-        if not ids:
-            results.append("")
-            continue
-        position = len(ids) // 2
-        original = ids[position]
-        inputs = [CLS_ID] + ids[:position] + [MASK_ID] + ids[position + 1 :] + [SEP_ID]
-        logits = ops.convert_to_numpy(model(np.array([inputs], dtype="int32"), training=False))[0, position + 1]
-        logits[:7] = -np.inf
-        predicted = int(np.argmax(logits))
-        left = tokenizer.detokenize_one(ids[:position]) if position else ""
-        right = tokenizer.detokenize_one(ids[position + 1 :])
-        guess = f"[{tokenizer.detokenize_one([predicted])} (was {tokenizer.detokenize_one([original])})]"
-        results.append(" ".join(part for part in (left, guess, right) if part))
-    return results
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attribute = _LAZY[name]
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value
+    return value
 
 
 def token_embedding_matrix(model):
