@@ -10,8 +10,8 @@ looks classes up there (with the default `safe_mode=True` too), so these imports
   `.keras` file names in its compile config and optimizer.
 
 All of them are pure Keras 3 (`keras.ops`, no `tensorflow` import), so this works on every Keras backend.
-Not imported here: `keras_llm.generation` (its `Sampler` is registered but no model file names it, and the
-package imports the TensorFlow-only tokenizers) and the TensorFlow-only packages (tokenizers, data, export).
+Not imported here: `keras_llm.generation` (its `Sampler` is registered but no model file names it) and the
+TensorFlow-only packages (tokenizers, data, export).
 Callbacks need no registration: Keras never saves them.
 """
 import keras_llm.layers  # noqa: F401
