@@ -3,6 +3,8 @@ import tensorflow as tf
 
 from keras_llm.special_tokens import EOS_ID
 
+BYTES_PER_TOKEN = 64  # input bytes kept per allowed token: generous, a token is rarely longer
+
 
 def chunked(fn, inputs, chunk_size, output_signature):
     """Applies `fn` to consecutive slices of at most `chunk_size` rows of `inputs` (a tensor or a tuple of
@@ -91,3 +93,8 @@ def pad_to_buckets(tokens, lengths, length_sizes, batch_sizes):
     copies = tf.zeros([extra_rows], tf.int32)
     return (tf.concat([tokens, tf.gather(tokens, copies)], 0),
             tf.concat([lengths, tf.gather(lengths, copies)], 0))
+
+
+def trim_padding(tokens, lengths):
+    """Drops the padding columns that no row of this chunk uses."""
+    return tokens[:, : tf.reduce_max(tf.concat([lengths, [1]], 0))]

@@ -5,19 +5,13 @@ import time
 
 import tensorflow as tf
 
-from keras_llm.export.causal_lm_module import CausalLMServingModule
-from keras_llm.export.task_modules import (
-    ClassifierServingModule,
-    EncoderServingModule,
-    MaskedLMServingModule,
-    Seq2SeqServingModule,
-)
+from keras_llm.tasks import task_of_model
 
 WARMUP_FILE = "tf_serving_warmup_requests"
 
 
 def serving_module_for(model, tokenizer, **options):
-    """The serving module that fits the model, with its signatures:
+    """The serving module of the model's task (`keras_llm.tasks`: `Task.serving_module`), with its signatures:
 
     | model | signatures (`serving_default` forwards to the first) |
     |---|---|
@@ -26,19 +20,10 @@ def serving_module_for(model, tokenizer, **options):
     | `BertMaskedLM` | fill_mask, embed (options: `top_k`, ...); a bare `BertEncoder`: embed |
     | causal LMs (`TransformerLanguageModel`, `RNNLanguageModel`) | generate, generate_with_options, score |
     """
-    from keras_llm.models import BertEncoder, BertMaskedLM, TextClassifier
-
-    if hasattr(model, "encode") and (hasattr(model, "call_with_cache") or hasattr(model, "call_with_state")):
-        return Seq2SeqServingModule(model, tokenizer, **options)
-    if isinstance(model, TextClassifier):
-        return ClassifierServingModule(model, tokenizer, **options)
-    if isinstance(model, BertMaskedLM):
-        return MaskedLMServingModule(model, tokenizer, **options)
-    if isinstance(model, BertEncoder):
-        return EncoderServingModule(model, tokenizer, **options)
-    if hasattr(model, "call_with_cache") or hasattr(model, "call_with_state"):
-        return CausalLMServingModule(model, tokenizer, **options)
-    raise TypeError(f"no serving signatures for {type(model).__name__}")
+    task = task_of_model(model)
+    if task is None or task.serving_module is None:
+        raise TypeError(f"no serving signatures for {type(model).__name__}")
+    return task.resolve("serving_module")(model, tokenizer, **options)
 
 
 def save_serving_model(model, tokenizer, path, **options):
