@@ -49,11 +49,17 @@ def run_layer_test(
     if expected_output_shape is not None:
         assert tuple(output.shape) == tuple(expected_output_shape)
 
-    inputs = keras.tree.map_structure(lambda x: keras.Input(shape=x.shape[1:], dtype=str(x.dtype)), input_data)
+    def symbolic_input(x, name=None):
+        return keras.Input(shape=x.shape[1:], dtype=str(x.dtype), name=name)
+
+    if isinstance(input_data, dict):
+        inputs = {name: symbolic_input(x, name) for name, x in input_data.items()}
+    else:
+        inputs = symbolic_input(input_data)
     symbolic = call(layer_cls(**init_kwargs), inputs)
     assert tuple(symbolic.shape[1:]) == tuple(output.shape[1:])
     model = keras.Model(inputs, call(layer_cls(**init_kwargs), inputs))
-    batch_size = len(next(iter(keras.tree.flatten(input_data))))
+    batch_size = len(next(iter(input_data.values())) if isinstance(input_data, dict) else input_data)
 
     if run_training:
         model.compile(optimizer="sgd", loss="mse")
@@ -188,3 +194,27 @@ def free_ports(count):
     for s in sockets:
         s.close()
     return ports
+
+
+def docstring_example_modules(package):
+    """The names of `package` and of every module in it (the parametrization of a docstring-example test)."""
+    import pkgutil
+
+    return [package.__name__] + sorted(info.name for info in pkgutil.walk_packages(package.__path__,
+                                                                                  package.__name__ + "."))
+
+
+def run_docstring_examples(module_name):
+    """Runs the `>>>` examples in a module's docstrings with doctest (the module's globals, as
+    `pytest --doctest-modules` would) and fails with doctest's report; returns how many examples ran."""
+    import doctest
+    import importlib
+
+    module = importlib.import_module(module_name)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    report = []
+    for test in doctest.DocTestFinder(exclude_empty=True).find(module, module_name):  # objects defined there
+        runner.run(test, out=report.append)
+    failed, attempted = runner.summarize(verbose=False)
+    assert not failed, "".join(report)
+    return attempted

@@ -3,6 +3,7 @@ import keras
 import numpy as np
 import pytest
 from backend_gradients import value_and_gradients
+from helpers import run_layer_test
 
 from keras_llm.layers.projected_lstm import ProjectedLSTM
 
@@ -53,3 +54,8 @@ def test_config_round_trip_and_cell_dropout_fallback():
     assert restored.get_config() == layer.get_config()
     out = keras.ops.convert_to_numpy(layer(np.ones((2, 3, 5), "float32"), training=True))  # Keras' own loop
     assert out.shape == (2, 3, 4)
+
+
+def test_layer_contract():
+    run_layer_test(ProjectedLSTM, {"units": 6, "return_sequences": True}, np.random.default_rng(1).normal(
+        size=(3, 7, 5)).astype("float32"), expected_output_shape=(3, 7, 6))

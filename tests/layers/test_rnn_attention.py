@@ -2,6 +2,7 @@
 import keras
 import numpy as np
 import pytest
+from helpers import run_layer_test
 
 from keras_llm.layers import RecurrentStack, RNNAttention
 
@@ -35,3 +36,11 @@ def test_recurrent_stack_mask_keeps_the_state_over_padding():
     padded_outputs, padded_state = stack(padded, mask=mask)
     np.testing.assert_allclose(padded_state, state, atol=1e-6)
     np.testing.assert_allclose(padded_outputs[:, :4], outputs, atol=1e-6)
+
+
+@pytest.mark.parametrize("style", ["luong", "bahdanau"])
+def test_layer_contract(style):
+    rng = np.random.default_rng(3)
+    inputs = {"query": rng.normal(size=(2, 3, 6)).astype("float32"),
+              "memory": rng.normal(size=(2, 5, 4)).astype("float32")}
+    run_layer_test(RNNAttention, {"style": style, "units": 8}, inputs, expected_output_shape=(2, 3, 4))

@@ -56,6 +56,15 @@ def test_decoder_is_causal_and_cache_matches(norm_first):
     np.testing.assert_allclose(np.concatenate(steps, axis=1), full, atol=1e-5)
 
 
+def test_decoder_with_cross_attention_contract():
+    run_layer_test(
+        TransformerDecoderBlock,
+        {"num_heads": 2, "intermediate_dim": 16, "use_cross_attention": True},
+        {"decoder_sequence": X, "encoder_sequence": MEMORY},
+        expected_output_shape=X.shape,
+    )
+
+
 def test_decoder_cross_attention():
     block = TransformerDecoderBlock(num_heads=2, intermediate_dim=16, use_cross_attention=True)
     encoder_padding = np.array([[1, 1, 1, 1], [1, 1, 0, 0]])
