@@ -1,3 +1,9 @@
-"""Backend-specific speed paths, one module per backend, each used behind a single `keras.config.backend()`
-check at its call site. The plain `keras.ops` form at that call site stays the reference that every other
-backend runs and that the tests compare against."""
+"""Ops with a faster form on one backend.
+
+- `keras_llm.backend.ops`: the functions layers call (`layer_norm`, `gelu`, `token_nll`, `attention`,
+  `self_attention`), each choosing its form with one `keras.config.backend()` check.
+- `keras_llm.backend.reference`: the plain `keras.ops` forms, run by every other backend and compared against in
+  the tests.
+- `keras_llm.backend.tensorflow_kernels`: TensorFlow's forms (written-out gradients, matmul attention, fused
+  Adam); it imports TensorFlow, so it is imported only on the TensorFlow backend.
+"""

@@ -1,10 +1,13 @@
 """Activations that Keras has no serializable name for, registered for `.keras` saving.
 
 `gelu_approximate` is GPT-2's and BERT-tf's tanh form of GELU (`keras.activations.gelu(x, approximate=True)`),
-which Keras 3 exposes only as a keyword of `gelu`, so a model config cannot name it. Models and layers take
-the activation through `get_activation`, which resolves our names first, then Keras' own.
+which Keras 3 exposes only as a keyword of `gelu`, so a model config cannot name it; it runs
+`keras_llm.backend.ops.gelu`. Models and layers take the activation through `get_activation`, which resolves
+our names first, then Keras' own.
 """
 import keras
+
+from keras_llm.backend.ops import gelu
 
 # Names other libraries give the tanh form (Hugging Face configs: "gelu_new", "gelu_pytorch_tanh").
 APPROXIMATE_GELU_NAMES = ("gelu_approximate", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu_tanh")
@@ -18,7 +21,7 @@ def gelu_approximate(x):
     >>> round(float(gelu_approximate(keras.ops.convert_to_tensor(1.0))), 4)
     0.8412
     """
-    return keras.activations.gelu(x, approximate=True)
+    return gelu(x, approximate=True)
 
 
 def get_activation(identifier):

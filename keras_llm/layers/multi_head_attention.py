@@ -17,10 +17,10 @@ import math
 import keras
 from keras import ops
 
-from keras_llm.layers.flat_positions import on_flat_positions
+from keras_llm.backend import reference
+from keras_llm.backend.ops import attention, self_attention
 
-# Masked scores are set to this before the softmax (finite, so a fully masked row gives no NaN).
-_MASKED_SCORE = -1e9
+_MASKED_SCORE = reference.MASKED_SCORE
 
 
 def _clone_initializer(initializer):
@@ -164,62 +164,37 @@ class MultiHeadAttention(keras.layers.Layer):
         cache_index=None,
         training=None,
     ):
-        self_attention = value is None and key is None
+        fuse = value is None and key is None and self._can_fuse_projections()
         value = query if value is None else value
         key = value if key is None else key
-        scale = 1.0 / math.sqrt(self.key_dim)
-        causal_only = use_causal_mask and attention_mask is None and padding_mask is None
-        dropout = self.dropout > 0.0 and training
-        # Decoding (a cache, a token or a few per call) keeps the three projections: concatenating the
-        # kernels at every step costs more than it saves there (2-core CPU, 4x256 model: 2.5 -> 2.8 ms/step).
-        fuse = self_attention and cache is None and self._can_fuse_projections()
-        if fuse and causal_only and not dropout and keras.backend.backend() == "tensorflow":
-            # TensorFlow's causal path takes [batch, heads, T, head_dim] projections, queries pre-scaled.
-            return self.output_dense(self._causal_matmul_attention(*self._fused_projections(query, scale, True)))
-        if fuse:
-            queries, keys, values = self._fused_projections(query)
-        else:
-            queries = self.query_dense(query)  # [batch, Tq, heads, key_dim]
-            keys = self.key_dense(key)  # [batch, Tv, heads, key_dim]
-            values = self.value_dense(value)  # [batch, Tv, heads, value_dim]
-
         if cache is not None:
             if cache_index is None:
                 raise ValueError("`cache_index` is required when `cache` is given.")
-            return self._cached_attention(queries, keys, values, cache, cache_index, padding_mask)
+            return self._cached_attention(self.query_dense(query), self.key_dense(key), self.value_dense(value),
+                                          cache, cache_index, padding_mask)
 
-        mask = None
-        if not causal_only:
-            mask = attention_mask_from(
-                ops.shape(queries)[1],
-                ops.shape(keys)[1],
-                attention_mask=attention_mask,
-                padding_mask=padding_mask,
-                causal=use_causal_mask,
-            )
-        if dropout or self.value_dim != self.key_dim:
-            # Dropout acts on the probabilities, which the fused kernel never materializes; JAX's fused
-            # attention (`jax.nn.dot_product_attention`) needs values as wide as the keys.
-            if causal_only:
-                length = ops.shape(queries)[1]
-                mask = attention_mask_from(length, length, causal=True)
-            attended = self._explicit_attention(queries, keys, values, mask, scale, training)
-        elif causal_only and keras.backend.backend() == "tensorflow":
-            queries = queries * ops.cast(scale, queries.dtype)
-            attended = self._causal_matmul_attention(*[ops.transpose(t, (0, 2, 1, 3)) for t in (queries, keys, values)])
-        elif causal_only:
-            # The backend's fused attention (cuDNN flash attention for JAX on a GPU, causal mask applied in
-            # the kernel).
-            attended = ops.dot_product_attention(queries, keys, values, scale=scale, is_causal=True)
+        scale = 1.0 / math.sqrt(self.key_dim)
+        if use_causal_mask and attention_mask is None and padding_mask is None:
+            mask, is_causal = None, True  # the attention kernel applies it
         else:
-            attended = ops.dot_product_attention(
-                queries,
-                keys,
-                values,
-                mask=None if mask is None else ops.expand_dims(mask, axis=1),
-                scale=scale,
-                flash_attention=False,  # arbitrary masks: the portable path on every backend
-            )
+            mask = attention_mask_from(ops.shape(query)[1], ops.shape(key)[1], attention_mask=attention_mask,
+                                       padding_mask=padding_mask, causal=use_causal_mask)
+            is_causal = False
+        if (self.dropout > 0.0 and training) or self.value_dim != self.key_dim:
+            # Dropout acts on the probabilities, which a fused attention kernel never materializes; JAX's
+            # (`jax.nn.dot_product_attention`) also needs values as wide as the keys.
+            if fuse:
+                queries, keys, values = reference.qkv_projection(query, *self._qkv_weights())
+            else:
+                queries, keys, values = self.query_dense(query), self.key_dense(key), self.value_dense(value)
+            if is_causal:
+                mask = attention_mask_from(ops.shape(query)[1], ops.shape(key)[1], causal=True)
+            attended = self._explicit_attention(queries, keys, values, mask, scale, training)
+        elif fuse:
+            attended = self_attention(query, *self._qkv_weights(), scale, mask=mask, is_causal=is_causal)
+        else:
+            attended = attention(self.query_dense(query), self.key_dense(key), self.value_dense(value), scale,
+                                 mask=mask, is_causal=is_causal)
         return self.output_dense(attended)
 
     def init_cache(self, batch_size, max_length, dtype=None):
@@ -230,11 +205,10 @@ class MultiHeadAttention(keras.layers.Layer):
         return keys, values
 
     def _cached_attention(self, queries, keys, values, cache, cache_index, padding_mask):
-        """Writes the new keys/values at `cache_index` and attends causally over the cache (decoding).
-
-        One or a few query rows per call: the plain matmul/softmax is cheaper here than the backend's generic
-        `dot_product_attention` with a mask (TensorFlow, batch 16: 5.6 vs 7.3 ms/step), and under XLA on a
-        CPU the `[batch, heads, positions, head_dim]` layout keeps both products free of transposes."""
+        """Writes the new keys/values at `cache_index` and attends causally over the cache (decoding: one or a
+        few query rows per call, for which the plain matmul/softmax is cheaper than a generic
+        `dot_product_attention` with a mask). The projections stay separate here: concatenating the kernels at
+        every step would cost more than it saves."""
         # New [batch, T, heads, dim] -> [batch, heads, T, dim] (a bitcast for the usual single token), written
         # at `cache_index`.
         def write(cached, new):
@@ -252,69 +226,31 @@ class MultiHeadAttention(keras.layers.Layer):
         )
         scores = ops.where(ops.expand_dims(mask, axis=1), scores, _MASKED_SCORE)
         # The softmax spelled out: XLA on a CPU fuses these into the surrounding loops, whereas `ops.softmax`
-        # becomes a oneDNN call whose fixed cost dominates a [batch, heads, 1, positions] input (batch 1,
-        # 4 x 256 model: 2.4 -> 1.8 ms per step). Same values; no difference without XLA.
+        # becomes a oneDNN call whose fixed cost dominates a [batch, heads, 1, positions] input.
         exponentials = ops.exp(scores - ops.max(scores, axis=-1, keepdims=True))
         probabilities = exponentials / ops.sum(exponentials, axis=-1, keepdims=True)
         probabilities = ops.cast(probabilities, queries.dtype)
         attended = ops.einsum("bhqk,bhkd->bqhd", probabilities, ops.cast(cached_values, queries.dtype))
         return self.output_dense(attended), (cached_keys, cached_values)
 
-    def _causal_matmul_attention(self, queries, keys, values):
-        """Causal softmax attention as two batched matmuls over `[batch, heads, T, head_dim]` inputs (queries
-        already scaled), softmax in float32; returns `[batch, T, heads, value_dim]`.
-
-        For TensorFlow, which has no fused attention kernel: its `ops.dot_product_attention` is an einsum
-        composite with the same math. Batched matmuls with the heads first made a GPT training step ~2-4%
-        faster than it on a 2-core CPU (4 x 256, T=128); the keys' transpose folded into the score product, the
-        causal mask added as a constant bias (its gradient is the identity, a select's is another pass) and the
-        projections fused into one `[3, batch, heads, T, head_dim]` transpose (`_fused_projections`) ~1.5% more."""
-        length, key_length = ops.shape(queries)[2], ops.shape(keys)[2]
-        scores = ops.cast(ops.einsum("bhqd,bhkd->bhqk", queries, keys), "float32")  # [batch, heads, T, S]
-        causal = attention_mask_from(length, key_length, causal=True)[0]
-        scores = scores + ops.where(causal, 0.0, _MASKED_SCORE)
-        probabilities = ops.cast(ops.softmax(scores, axis=-1), values.dtype)
-        return ops.transpose(ops.matmul(probabilities, values), (0, 2, 1, 3))
-
     def _can_fuse_projections(self):
-        """One `[dim, 3 * heads, head_dim]` matmul for self-attention's query/key/value projections, unless a
-        projection has LoRA or quantized weights (then each runs its own `EinsumDense`)."""
+        """Whether self-attention's query/key/value projections can run as one matmul: not when a projection has
+        LoRA or quantized weights (then each runs its own `EinsumDense`)."""
         denses = (self.query_dense, self.key_dense, self.value_dense)
         return self.value_dim == self.key_dim and not any(
             getattr(dense, "lora_enabled", False) or getattr(dense, "quantization_mode", None)
             for dense in denses
         )
 
-    def _fused_projections(self, inputs, query_scale=1.0, heads_first=False):
-        """The three self-attention projections as one matmul over the concatenated kernels. The variables stay
-        the three layers' own (so saved weights and `keras.layers.MultiHeadAttention` copies are unchanged);
-        only the matmul is shared: one pass over `inputs` forward and one input-gradient matmul backward. The
-        positions are flattened (`on_flat_positions`), so on TensorFlow the kernel gradient is one matmul.
-
-        `query_scale` multiplies the query kernel and bias (not the `[batch, T, ...]` queries); `heads_first`
-        returns `[batch, heads, T, head_dim]` tensors through one transpose of the fused product, else
-        `[batch, T, heads, head_dim]`."""
+    def _qkv_weights(self):
+        """The query, key and value kernels and biases (None without biases) in the compute dtype, for
+        `self_attention`'s single matmul over the concatenated kernels. The variables stay the three
+        projections' own, so saved weights and copies to and from `keras.layers.MultiHeadAttention` are
+        unchanged."""
         denses = (self.query_dense, self.key_dense, self.value_dense)
-        dtype = self.compute_dtype
-        scales = (query_scale, 1.0, 1.0)
-
-        def scaled(weight, factor):
-            weight = ops.cast(weight, dtype)
-            return weight if factor == 1.0 else weight * ops.cast(factor, dtype)
-
-        kernel = ops.concatenate([scaled(dense.kernel, f) for dense, f in zip(denses, scales)], axis=1)
-        kernel = ops.reshape(kernel, (ops.shape(kernel)[0], -1))  # [dim, 3 * heads * head_dim]
-        projected = on_flat_positions(lambda x: ops.matmul(x, kernel), inputs)
-        if self.use_bias:
-            bias = ops.concatenate([scaled(dense.bias, f) for dense, f in zip(denses, scales)], axis=0)
-            projected = projected + ops.reshape(bias, (-1,))
-        shape = ops.shape(inputs)
-        if heads_first:
-            projected = ops.reshape(projected, (shape[0], shape[1], 3, self.num_heads, self.key_dim))
-            return ops.unstack(ops.transpose(projected, (2, 0, 3, 1, 4)), 3, axis=0)
-        projected = ops.reshape(projected, (shape[0], shape[1], 3 * self.num_heads, self.key_dim))
-        # `split`, not three slices: on TensorFlow a slice's gradient pads to the full shape, split's is a concat.
-        return ops.split(projected, 3, axis=2)
+        kernels = tuple(ops.cast(dense.kernel, self.compute_dtype) for dense in denses)
+        biases = tuple(ops.cast(dense.bias, self.compute_dtype) for dense in denses) if self.use_bias else None
+        return kernels, biases
 
     def _explicit_attention(self, queries, keys, values, mask, scale, training):
         """Softmax attention with the probabilities materialized (needed for dropout on them)."""

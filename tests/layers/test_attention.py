@@ -5,6 +5,8 @@ import pytest
 from backend_gradients import value_and_gradients
 from helpers import run_layer_test
 
+from keras_llm.backend import ops as backend_ops
+from keras_llm.backend import reference
 from keras_llm.layers import MultiHeadAttention
 from keras_llm.layers.multi_head_attention import attention_mask_from
 
@@ -145,9 +147,9 @@ def test_layer_contract():
 
 @pytest.mark.parametrize("padded", [False, True])
 def test_fused_paths_equal_separate_projections_and_explicit_softmax(pair, padded):
-    """Self-attention runs one fused QKV einsum and the backend's `dot_product_attention`; passing the input
-    again as `value` takes the three separate projections, and `_explicit_attention` (the dropout path) the
-    materialized softmax. All three agree."""
+    """Self-attention runs one fused QKV matmul (`self_attention`); passing the input again as `value` takes the
+    three separate projections (`attention`), and `_explicit_attention` (the dropout path) the materialized
+    softmax. All three agree."""
     ours, _ = pair
     x = _inputs(4)
     padding = np.ones((BATCH, LENGTH), bool)
@@ -157,23 +159,39 @@ def test_fused_paths_equal_separate_projections_and_explicit_softmax(pair, padde
     fused = ours(x, use_causal_mask=True, **mask_kwargs)
     separate = ours(x, x, use_causal_mask=True, **mask_kwargs)
     np.testing.assert_allclose(fused, separate, atol=1e-5)
-    queries, keys, values = ours._fused_projections(x)
-    np.testing.assert_allclose(queries, ours.query_dense(x), atol=1e-5)
+    queries, keys, values = reference.qkv_projection(x, *ours._qkv_weights())
+    for got, dense in zip((queries, keys, values), (ours.query_dense, ours.key_dense, ours.value_dense)):
+        np.testing.assert_allclose(got, dense(x), atol=1e-5)
     mask = attention_mask_from(LENGTH, LENGTH, padding_mask=padding if padded else None, causal=True)
     explicit = ours.output_dense(ours._explicit_attention(queries, keys, values, mask, (DIM // HEADS) ** -0.5, None))
     np.testing.assert_allclose(fused, explicit, atol=1e-5)
 
 
-def test_causal_matmul_attention_equals_the_backends_dot_product_attention(pair):
-    """TensorFlow's causal path (`_causal_matmul_attention`) and the fused kernel the other backends call give
-    the same attended values."""
+def test_causal_attention_ops_equal_the_reference(pair):
+    """The causal `attention` and `self_attention` the active backend runs (TensorFlow: matmuls with the heads
+    first, the scale folded into the query kernel) give the reference's values and gradients."""
     ours, _ = pair
     x = _inputs(10)
-    queries, keys, values = ours._fused_projections(x)
+    kernels, biases = ours._qkv_weights()
+    queries, keys, values = reference.qkv_projection(x, kernels, biases)
     scale = (DIM // HEADS) ** -0.5
-    expected = keras.ops.dot_product_attention(queries, keys, values, scale=scale, is_causal=True)
-    # The heads-first projections (query kernel pre-scaled) are the separate ones, transposed.
-    heads_first = ours._fused_projections(x, scale, heads_first=True)
-    for got, want in zip(heads_first, (queries * scale, keys, values)):
-        np.testing.assert_allclose(got, np.transpose(keras.ops.convert_to_numpy(want), (0, 2, 1, 3)), atol=1e-5)
-    np.testing.assert_allclose(ours._causal_matmul_attention(*heads_first), expected, atol=1e-5)
+    expected = reference.attention(queries, keys, values, scale, is_causal=True)
+    np.testing.assert_allclose(backend_ops.attention(queries, keys, values, scale, is_causal=True), expected,
+                               atol=1e-5)
+    weights = [keras.ops.convert_to_numpy(w) for w in list(kernels) + list(biases)]
+    upstream = np.random.default_rng(3).normal(size=(BATCH, LENGTH, HEADS, DIM // HEADS)).astype("float32")
+
+    def fused(self_attention):
+        def loss(x, *weights):
+            attended = self_attention(x, tuple(weights[:3]), tuple(weights[3:]), scale, is_causal=True)
+            return keras.ops.sum(attended * upstream), attended
+
+        return value_and_gradients(loss, [x] + weights)
+
+    (got, got_gradients), (want, want_gradients) = fused(backend_ops.self_attention), fused(reference.self_attention)
+    np.testing.assert_allclose(want, expected, atol=1e-5)
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    for i, (g, w) in enumerate(zip(got_gradients, want_gradients)):
+        np.testing.assert_allclose(g, w, atol=1e-4)
+        # all far from zero but the key bias's (it shifts a query's scores all alike: the softmax ignores it)
+        assert np.abs(w).max() > 1e-3 or i == 5

@@ -1,4 +1,5 @@
-"""LayerNormalization (written-out gradient on TensorFlow) and FeedForward's exact GELU against Keras' own."""
+"""LayerNormalization and GELU (`keras_llm.backend.ops`: written-out gradients on TensorFlow) and FeedForward
+against Keras' own."""
 import keras
 import numpy as np
 import pytest
@@ -7,7 +8,8 @@ from helpers import run_layer_test
 from keras import ops
 
 from keras_llm.layers import FeedForward, LayerNormalization
-from keras_llm.layers.feed_forward import _exact_gelu, _tanh_gelu
+from keras_llm.backend import ops as backend_ops
+from keras_llm.backend import reference
 
 RNG = np.random.default_rng(0)
 # Rows with different means and scales, one constant row (variance 0: epsilon decides).
@@ -80,17 +82,33 @@ def _activation_and_gradient(activation, x):
     return y, gradient
 
 
-@pytest.mark.parametrize("kernel,approximate,gradient_atol", [(_exact_gelu, False, 1e-6), (_tanh_gelu, True, 1e-5)],
-                         ids=["exact", "tanh"])
-def test_gelu_and_its_gradient_equal_keras(kernel, approximate, gradient_atol):
+@pytest.mark.parametrize("approximate,gradient_atol", [(False, 1e-6), (True, 1e-5)], ids=["exact", "tanh"])
+def test_gelu_and_its_gradient_equal_keras(approximate, gradient_atol):
     x = np.linspace(-8.0, 8.0, 101, dtype="float32")
-    ours, our_gradient = _activation_and_gradient(kernel, x)
-    reference, gradient = _activation_and_gradient(lambda v: keras.activations.gelu(v, approximate=approximate), x)
-    np.testing.assert_allclose(ours, reference, atol=1e-6)
+    ours, our_gradient = _activation_and_gradient(lambda v: backend_ops.gelu(v, approximate=approximate), x)
+    expected, gradient = _activation_and_gradient(lambda v: reference.gelu(v, approximate=approximate), x)
+    np.testing.assert_allclose(ours, expected, atol=1e-6)
     np.testing.assert_allclose(our_gradient, gradient, atol=gradient_atol)
     # the other GELU differs by more than that: the check can tell the two apart
     other = keras.activations.gelu(x, approximate=not approximate)
-    assert np.abs(np.asarray(other) - np.asarray(reference)).max() > 1e-4
+    assert np.abs(np.asarray(other) - np.asarray(expected)).max() > 1e-4
+
+
+def test_layer_norm_op_and_its_gradients_equal_the_reference():
+    gamma, beta = RNG.normal(size=8).astype("float32"), RNG.normal(size=8).astype("float32")
+
+    def run(layer_norm):
+        def loss(x, gamma, beta):
+            y = layer_norm(x, gamma, beta, 1e-5)
+            return ops.sum(y * UPSTREAM), y
+
+        return value_and_gradients(loss, [X, gamma, beta])
+
+    (got, got_gradients), (expected, gradients) = run(backend_ops.layer_norm), run(reference.layer_norm)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+    for g, e in zip(got_gradients, gradients):
+        np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-4 * np.abs(e).max())
+    assert np.abs(got_gradients[0]).max() > 0.1
 
 
 @pytest.mark.parametrize("activation,approximate", [("gelu", False), ("gelu_approximate", True), ("gelu_new", True)])

@@ -5,6 +5,8 @@ import pytest
 from backend_gradients import value_and_gradients
 from helpers import run_layer_test
 
+from keras_llm.backend import ops as backend_ops
+from keras_llm.backend import reference
 from keras_llm.layers.projected_lstm import ProjectedLSTM
 
 
@@ -20,7 +22,8 @@ def _pair(**kwargs):
     return ours, peer, x
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"go_backwards": True}, {"use_bias": False}])
+@pytest.mark.parametrize("kwargs", [{}, {"go_backwards": True}, {"use_bias": False}, {"unroll": True},
+                                    {"zero_output_for_mask": True, "go_backwards": True}])
 def test_outputs_and_states_match_keras_lstm(kwargs):
     ours, peer, x = _pair(**kwargs)
     state = [np.full((3, 6), 0.3, "float32"), np.full((3, 6), -0.2, "float32")]
@@ -59,3 +62,35 @@ def test_config_round_trip_and_cell_dropout_fallback():
 def test_layer_contract():
     run_layer_test(ProjectedLSTM, {"units": 6, "return_sequences": True}, np.random.default_rng(1).normal(
         size=(3, 7, 5)).astype("float32"), expected_output_shape=(3, 7, 6))
+
+
+def _unrolled_reference(*args, **kwargs):
+    return reference.lstm(*args, unroll=True, **kwargs)
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_the_backends_loop_equals_the_reference(go_backwards, return_sequences):
+    """`keras_llm.backend.ops.lstm` as the active backend runs it (TensorFlow: its own `tf.while_loop`; JAX: the
+    reference's `keras.ops.scan`) against the reference's unrolled loop, masked, with its gradients."""
+    rng = np.random.default_rng(1)
+    projected = rng.normal(size=(3, 7, 24)).astype("float32")
+    states = [rng.normal(size=(3, 6)).astype("float32") for _ in range(2)]
+    recurrent_kernel = rng.normal(size=(6, 24)).astype("float32") * 0.3
+    mask = np.array([[1] * 7, [1] * 4 + [0] * 3, [0] + [1] * 6], bool)
+
+    def run(lstm):
+        def loss(projected, h, c, kernel):
+            last, outputs, (h, c) = lstm(projected, h, c, kernel, keras.activations.tanh, keras.activations.sigmoid,
+                                         mask=mask, go_backwards=go_backwards, return_sequences=return_sequences)
+            total = keras.ops.sum(last**2) + keras.ops.sum(c)
+            if return_sequences:
+                total = total + keras.ops.sum(outputs)
+            return total, (last, outputs if return_sequences else last, h, c)
+
+        return value_and_gradients(loss, [projected, *states, recurrent_kernel])
+
+    (got, got_gradients), (expected, gradients) = run(backend_ops.lstm), run(_unrolled_reference)
+    for g, e in zip(list(got) + got_gradients, list(expected) + gradients):
+        np.testing.assert_allclose(g, e, atol=1e-5)
+        assert np.abs(e).max() > 0.05
