@@ -4,6 +4,7 @@ import threading
 import keras
 from keras import ops
 
+from keras_llm.backend.ops import token_nll
 from keras_llm.special_tokens import PAD_ID
 
 
@@ -38,23 +39,18 @@ def masked_token_nll(y_true, y_pred, ignore_id=PAD_ID, from_logits=True, for_gra
 
 
 def logits_token_nll(targets, logits, for_gradient=False):
-    """`-log softmax(logits)[target]` per position, as `log(sum(exp(logits - max))) + (max - logits[target])`.
+    """`-log softmax(logits)[target]` per position, as `log(sum(exp(logits - max))) + (max - logits[target])`
+    (`keras_llm.backend.ops.token_nll`).
 
     Cheaper than `ops.sparse_categorical_crossentropy(..., from_logits=True)`: TensorFlow's fused op also
     computes the softmax gradient in its forward pass, which a metric throws away, and its backward pass is no
-    faster than this one. Both terms are >= 0, so no cancellation; the max is a constant for the gradient.
-
-    The target logits are picked with one gather (cheap forward: a metric). With `for_gradient` (a loss), on
-    TensorFlow the gradient is written out (`_nll_with_softmax_gradient`: `[8, 128, 8192]` logits on a 2-core
-    CPU, loss and gradient about 25 -> 15 ms); on the other backends, whose compilers fuse the plain form, the
-    targets are picked by a select against a one-hot mask summed over the vocabulary (a gather's gradient
-    scatters into a zeroed logits-sized tensor, a select's is one dense pass). Same values every way, -inf
-    logits included.
+    faster. With `for_gradient` (a loss) the form cheaper to differentiate is taken (on TensorFlow a written-out
+    gradient). Same values every way, -inf logits included.
 
     Args:
         targets: int targets `[...]`, every one a valid id.
         logits: float32 logits `[..., vocabulary_size]`.
-        for_gradient: pick the targets in the form that is cheaper to differentiate (a loss).
+        for_gradient: the result will be differentiated (a loss).
 
     Returns:
         float32 `[...]`.
@@ -64,69 +60,7 @@ def logits_token_nll(targets, logits, for_gradient=False):
     >>> round(float(nll[0, 0]), 4) == round(float(-keras.ops.log(0.75)), 4)
     True
     """
-    if for_gradient and keras.backend.backend() == "tensorflow":
-        return _nll_with_softmax_gradient(targets, logits)
-    return _plain_token_nll(targets, logits, select=for_gradient)
-
-
-def _plain_token_nll(targets, logits, select=False):
-    """`logits_token_nll` for autodiff: the target logits picked by a gather, or (`select`) by a select against
-    a one-hot mask, whose gradient is one dense pass."""
-    peak = ops.stop_gradient(ops.max(logits, axis=-1, keepdims=True))
-    log_sum = ops.log(ops.sum(ops.exp(logits - peak), axis=-1))
-    if select:
-        # A select rather than `logits * one_hot`: equally one dense pass each way, and a -inf logit (a masked
-        # token) times 0 would be NaN.
-        hit = ops.expand_dims(targets, axis=-1) == ops.arange(ops.shape(logits)[-1], dtype=targets.dtype)
-        picked = ops.sum(ops.where(hit, logits, ops.zeros_like(logits)), axis=-1)
-    else:
-        picked = _take_targets(logits, targets)
-    return log_sum + (ops.squeeze(peak, axis=-1) - picked)
-
-
-def _nll_with_softmax_gradient(targets, logits):
-    """`logits_token_nll` with its gradient written out: `upstream * (softmax(logits) - one_hot(target))`, from
-    the forward pass's exponentials, as one multiply and an in-place write of the target entries.
-
-    For TensorFlow without XLA, where each op is a pass over the logits-sized tensor: differentiating the
-    log-sum-exp and the target pick op by op takes about 23 such passes forward and backward, this about 8
-    (the target entry of the gradient is `upstream * (exp(-nll) - 1)`, no gather). XLA (and so JAX) fuses the
-    plain form by itself, which is why the other backends keep it."""
-    vocabulary_size = ops.shape(logits)[-1]
-
-    @ops.custom_gradient
-    def nll_of(logits):
-        peak = ops.max(logits, axis=-1, keepdims=True)
-        exponentials = ops.exp(logits - peak)
-        total = ops.sum(exponentials, axis=-1)
-        nll = ops.log(total) + (ops.squeeze(peak, axis=-1) - _take_targets(logits, targets))
-
-        def gradient(upstream):
-            upstream = ops.cast(upstream, "float32")
-            grad = ops.reshape(exponentials * ops.expand_dims(upstream / total, axis=-1), (-1, vocabulary_size))
-            flat_targets = ops.reshape(targets, (-1,))
-            rows = ops.arange(ops.shape(flat_targets)[0], dtype=flat_targets.dtype)
-            at_targets = ops.reshape(upstream * (ops.exp(-nll) - 1.0), (-1,))
-            grad = ops.scatter_update(grad, ops.stack([rows, flat_targets], axis=1), at_targets)
-            return ops.reshape(grad, ops.shape(logits))
-
-        return nll, gradient
-
-    return nll_of(logits)
-
-
-def _take_targets(logits, targets):
-    """`logits[..., target]` through one gather on the flattened logits (`ops.take_along_axis` is 15x slower to
-    differentiate on TensorFlow). The flat index is int64 unless the size is static and fits in int32."""
-    vocabulary_size = ops.shape(logits)[-1]
-    flat_targets = ops.reshape(targets, (-1,))
-    num_targets = ops.shape(flat_targets)[0]
-    static = isinstance(num_targets, int) and isinstance(vocabulary_size, int)
-    dtype = "int32" if static and num_targets * vocabulary_size < 2**31 else "int64"
-    rows = ops.arange(num_targets, dtype=dtype)
-    index = rows * ops.cast(vocabulary_size, dtype) + ops.cast(flat_targets, dtype)
-    picked = ops.take(ops.reshape(logits, (-1,)), index)
-    return ops.reshape(picked, ops.shape(targets))
+    return token_nll(targets, logits, for_gradient=for_gradient)
 
 
 @keras.saving.register_keras_serializable(package="keras_llm")
@@ -187,8 +121,7 @@ class MaskedSparseCategoricalCrossentropy(keras.losses.Loss):
 
 # The last token NLL a `MaskedSparseCategoricalCrossentropy` computed in this thread (a tf.distribute replica
 # runs in its own thread), for `Perplexity` to reuse in the same step instead of a second log-softmax over
-# the logits: that one costs ~8 ms wall / ~14 ms CPU on [8, 128, 8192] logits (2-core CPU), next to a ~120 ms
-# training step at the GPT benchmark's default shape.
+# the logits.
 _LAST_NLL = threading.local()
 
 

@@ -164,30 +164,30 @@ def test_loss_gradient_equals_softmax_minus_one_hot():
 
 
 def test_token_nll_picks_the_same_targets_by_gather_and_by_one_hot():
+    from keras_llm.backend import reference
     from keras_llm.training.losses import logits_token_nll
-
-    from keras_llm.training.losses import _plain_token_nll
 
     expected = _numpy_token_nll(LOGITS, TARGETS)
     for for_gradient in (False, True):
         nll = keras.ops.convert_to_numpy(logits_token_nll(TARGETS, LOGITS, for_gradient=for_gradient))
         np.testing.assert_allclose(nll, expected, rtol=1e-5, atol=1e-6)
     # The one-hot select the other backends differentiate (TensorFlow's loss has its own gradient).
-    nll = keras.ops.convert_to_numpy(_plain_token_nll(TARGETS, LOGITS, select=True))
+    nll = keras.ops.convert_to_numpy(reference.token_nll(TARGETS, LOGITS, for_gradient=True))
     np.testing.assert_allclose(nll, expected, rtol=1e-5, atol=1e-6)
 
 
 def test_loss_with_minus_infinity_logits_is_finite_and_equals_the_gather_path():
     import tensorflow as tf
 
-    from keras_llm.training.losses import _plain_token_nll, logits_token_nll
+    from keras_llm.backend import reference
+    from keras_llm.training.losses import logits_token_nll
 
     logits = LOGITS.copy()
     logits[..., 0] = -np.inf  # a masked token (never a target here)
     targets = np.where(TARGETS == 0, 1, TARGETS)
     expected = keras.ops.convert_to_numpy(logits_token_nll(targets, logits))
     for nll_of in (lambda t, x: logits_token_nll(t, x, for_gradient=True),
-                   lambda t, x: _plain_token_nll(t, x, select=True)):
+                   lambda t, x: reference.token_nll(t, x, for_gradient=True)):
         variable = tf.constant(logits)
         with tf.GradientTape() as tape:
             tape.watch(variable)
