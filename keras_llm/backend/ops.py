@@ -116,3 +116,13 @@ def cudnn_lstm_applies(activation, recurrent_activation, unroll, use_bias):
     False on the other backends, where our `lstm` runs instead)."""
     kernels = _tensorflow_kernels()
     return bool(kernels and kernels.cudnn_lstm_applies(activation, recurrent_activation, unroll, use_bias))
+
+
+def apply_adam(gradient, variable, m, v, learning_rate, step, beta_1, beta_2, epsilon):
+    """Applies one Adam step to `variable` (moments `m`, `v`; `step` the 1-based step number) with the backend's
+    fused kernel and returns True, or returns False, changing nothing, where there is none (every backend but
+    TensorFlow; sparse gradients, `tf.distribute` variables): the caller then runs Keras' `update_step`, the
+    reference."""
+    kernels = _tensorflow_kernels()
+    return bool(kernels) and kernels.apply_adam(gradient, variable, m, v, learning_rate, step, beta_1, beta_2,
+                                                 epsilon)

@@ -1,6 +1,7 @@
 """AdamW with warmup + decay and no weight decay on norms and biases."""
 import keras
 
+from keras_llm.backend.ops import apply_adam
 from keras_llm.training.schedules import WarmupDecaySchedule
 
 # Substrings of variable names (Keras 3 `Variable.name`, e.g. "bias", "gamma") that get no weight decay:
@@ -16,7 +17,7 @@ class AdamWWithDecayExclusions(keras.optimizers.AdamW):
     restored from a `.keras` file would decay every variable again; keeping the names in the config fixes that.
 
     On the TensorFlow backend each variable's Adam step runs as TF's fused `ResourceApplyAdam` kernel
-    (`keras_llm.backend.tensorflow_kernels.apply_adam`; same formula, one pass instead of about a dozen);
+    (`keras_llm.backend.ops.apply_adam`; same formula, one pass instead of about a dozen);
     other backends, `amsgrad`, sparse gradients and `tf.distribute` variables run Keras' own `update_step`,
     the reference the tests compare against. `fused=False` turns the kernel off.
 
@@ -39,9 +40,7 @@ class AdamWWithDecayExclusions(keras.optimizers.AdamW):
             self.exclude_from_weight_decay(var_names=list(self.no_decay_names))
 
     def update_step(self, gradient, variable, learning_rate):
-        if self.fused and not self.amsgrad and keras.config.backend() == "tensorflow":
-            from keras_llm.backend.tensorflow_kernels import apply_adam
-
+        if self.fused and not self.amsgrad:
             index = self._get_variable_index(variable)
             if apply_adam(gradient, variable, self._momentums[index], self._velocities[index], learning_rate,
                           self.iterations + 1, self.beta_1, self.beta_2, self.epsilon):
