@@ -5,8 +5,16 @@ ids (pad/unk/bos/eos as SentencePiece's own ids 0-3; mask/cls/sep as control sym
 matched in input text), and optionally falls back to bytes for unseen characters (`byte_fallback=True`,
 needs a vocabulary of at least 7 + 256 + a few pieces). Detokenization restores the text with runs of
 whitespace collapsed to one space.
+
+Corpora bigger than memory: SentencePiece's trainer holds its input sentences in memory, so `train` feeds it at
+most `max_lines` lines (default 1M). A longer corpus is streamed once and sampled: the `max_lines` non-blank
+lines with the smallest `sample_key(line, seed)` (a keyed SHA-256, so the sample is the same for a given seed
+whatever the order or sharding of the files), in key order. `VocabularyGen` takes the same sample with a Beam
+`Top` combiner. A corpus within the limit is used whole, in its own order.
 """
 import functools
+import hashlib
+import heapq
 import io
 import os
 
@@ -18,6 +26,34 @@ from keras_llm.tokenizers.base import Tokenizer, corpus_dataset, register
 from keras_llm.tokenizers.normalization import normalize_text
 
 MODEL_FILE = "sentencepiece.model"
+MAX_TRAINING_LINES = 1_000_000
+
+
+def sample_key(line, seed=0):
+    """The sampling key of a raw line (bytes): a 64-bit keyed SHA-256; lines with the smallest keys are kept."""
+    return int.from_bytes(hashlib.sha256(seed.to_bytes(8, "little", signed=True) + line).digest()[:8], "little")
+
+
+def sample_lines(corpus, max_lines=MAX_TRAINING_LINES, seed=0):
+    """The non-blank raw lines of `corpus` (bytes): all of them in order when there are at most `max_lines`,
+    else the `max_lines` with the smallest `sample_key`, in key order. One streaming pass; memory holds at
+    most `max_lines` lines."""
+    if max_lines < 1:
+        raise ValueError(f"max_lines must be at least 1, got {max_lines}")
+    heap, seen = [], 0  # (-key, -index, line): the root is the line with the largest key kept so far
+    for batch in corpus_dataset(corpus).batch(4096):
+        for line in batch.numpy():
+            if not line.strip():
+                continue
+            entry = (-sample_key(line, seed), -seen, line)
+            seen += 1
+            if len(heap) < max_lines:
+                heapq.heappush(heap, entry)
+            elif entry > heap[0]:
+                heapq.heapreplace(heap, entry)
+    if seen <= max_lines:
+        return [line for _, _, line in sorted(heap, key=lambda entry: -entry[1])]
+    return [line for _, _, line in sorted(heap, reverse=True)]
 
 
 @register
@@ -70,16 +106,20 @@ class SentencePieceTokenizer(Tokenizer):
         return cls(**dict(config, model=os.path.join(directory, config["model"])))
 
     @classmethod
-    def train(cls, corpus, vocab_size, model_type="unigram", byte_fallback=False, **kwargs):
+    def train(cls, corpus, vocab_size, model_type="unigram", byte_fallback=False, max_lines=MAX_TRAINING_LINES,
+              seed=0, **kwargs):
         """Trains a SentencePiece model of at most `vocab_size` pieces (special tokens included) on a corpus
-        (dataset of strings, file path or list of paths), with full character coverage."""
+        (dataset of strings, file path or list of paths), with full character coverage. A corpus of more than
+        `max_lines` non-blank lines is sampled to `max_lines` of them, deterministically for a `seed` (see the
+        module docstring)."""
         import sentencepiece
 
         normalize = functools.partial(normalize_text, **kwargs)
+        sample = sample_lines(corpus, max_lines, seed)
         lines = (
             line.decode("utf-8")
-            for batch in corpus_dataset(corpus).batch(4096).map(normalize)
-            for line in batch.numpy()
+            for start in range(0, len(sample), 4096)
+            for line in normalize(tf.constant(sample[start:start + 4096], tf.string)).numpy()
             if line.strip()
         )
         first = next(lines, None)

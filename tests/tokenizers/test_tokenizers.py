@@ -161,6 +161,25 @@ def test_sentencepiece_specials_are_controls():
     assert special_tokens.MASK_ID not in tok.tokenize(["a <mask> b"]).flat_values.numpy()
 
 
+def test_sentencepiece_samples_a_corpus_over_max_lines_deterministically(tmp_path):
+    from keras_llm.tokenizers.sentencepiece import sample_key, sample_lines
+
+    lines = [f"line {i} of the corpus".encode() for i in range(500)]
+    files = [tmp_path / "a.txt", tmp_path / "b.txt"]
+    files[0].write_bytes(b"\n".join(lines[:250]) + b"\n\n  \n")
+    files[1].write_bytes(b"\n".join(lines[250:]) + b"\n")
+    assert sample_lines([str(f) for f in files], max_lines=500) == lines  # within the limit: whole, in order
+    sample = sample_lines([str(f) for f in files], max_lines=40, seed=3)
+    assert sample == sorted(lines, key=lambda line: sample_key(line, 3))[:40]  # the smallest keys, in key order
+    assert sample_lines([str(f) for f in reversed(files)], max_lines=40, seed=3) == sample  # file order: same
+    assert sample_lines([str(f) for f in files], max_lines=40, seed=4) != sample  # another seed: another sample
+    tok = SentencePieceTokenizer.train([str(f) for f in files], vocab_size=60, max_lines=40, seed=3)
+    direct = SentencePieceTokenizer.train(tf.data.Dataset.from_tensor_slices(sample), vocab_size=60)
+    assert tok.get_vocabulary() == direct.get_vocabulary()
+    with pytest.raises(ValueError, match="max_lines must be at least 1"):
+        sample_lines([str(f) for f in files], max_lines=0)
+
+
 def test_bad_inputs_to_training_and_loading(tmp_path):
     with pytest.raises(FileNotFoundError, match="missing.txt"):
         WordTokenizer.train(str(tmp_path / "missing.txt"), 50)

@@ -8,15 +8,14 @@ it (`Tokenizer.from_counts`): the same tokenizer as `train` on the same texts, w
 number of workers (`--beam-pipeline-args`).
 
 SentencePiece learns from lines, not counts: the pipeline keeps the `MAX_SENTENCEPIECE_LINES` non-blank lines
-with the smallest SHA-256 fingerprints (a `Top` combiner: a deterministic sample, the same on every runner) and
-trains on them; a smaller split is used whole. `byte` has nothing to learn.
+with the smallest `sample_key` (a `Top` combiner: the same deterministic sample as `SentencePieceTokenizer.train`
+takes with seed 0, on every runner) and trains on them in key order; a smaller split is used whole, in key order. `byte` has nothing to learn.
 
 The output `Vocabulary` artifact's directory is exactly what `Tokenizer.save(dir)` writes; the trainer and the
 exporter load it with `keras_llm.tokenizers.load_tokenizer(artifact.uri)`. Custom properties:
 `tokenizer_kind`, `vocabulary_size`, `trained_on_split`, `distinct_units` (or `sampled_lines`).
 """
 import glob
-import hashlib
 import json
 import os
 import shutil
@@ -28,6 +27,7 @@ from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact_utils
 
 from keras_llm.tokenizers import TOKENIZERS, train_tokenizer
+from keras_llm.tokenizers.sentencepiece import MAX_TRAINING_LINES, sample_key
 from tfx_components.text_data_validator.text_statistics import example_text, is_blank
 
 EXAMPLES_KEY = "examples"
@@ -37,7 +37,7 @@ VOCAB_SIZE_KEY = "vocab_size"
 TOKENIZER_OPTIONS_KEY = "tokenizer_options"
 SPLIT_KEY = "split"
 TEXT_FEATURE_KEY = "text_feature"
-MAX_SENTENCEPIECE_LINES = 1_000_000
+MAX_SENTENCEPIECE_LINES = MAX_TRAINING_LINES
 NORMALIZATION = ("lowercase", "strip_html", "nfkc")
 _COUNT_CODER = beam.coders.TupleCoder([beam.coders.BytesCoder(), beam.coders.VarIntCoder()])
 _WORK_DIR = ".counts"  # inside the artifact while the pipeline runs; removed before the tokenizer is saved
@@ -68,10 +68,6 @@ class CountUnits(beam.DoFn):
     def process(self, texts):
         units, numbers = self._count(tf.constant(texts, tf.string))
         yield from zip(units.numpy().tolist(), numbers.numpy().tolist())
-
-
-def _fingerprint(text):
-    return hashlib.sha256(text).digest()
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
@@ -113,8 +109,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         else:  # sentencepiece: a deterministic sample of lines
             self._run(split_uri, feature, work, lambda texts: (
                 texts
-                | "Sample" >> beam.combiners.Top.Of(MAX_SENTENCEPIECE_LINES, key=_fingerprint, reverse=True)
-                | "Lines" >> beam.FlatMap(lambda lines: sorted(lines, key=_fingerprint))
+                | "Sample" >> beam.combiners.Top.Of(MAX_SENTENCEPIECE_LINES, key=sample_key, reverse=True)
+                | "Lines" >> beam.FlatMap(lambda lines: sorted(lines, key=sample_key))
                 | "WriteSample" >> beam.io.WriteToTFRecord(os.path.join(work, "lines"),
                                                           coder=beam.coders.BytesCoder())))
             lines = list(_read(work, "lines", beam.coders.BytesCoder()))
