@@ -13,10 +13,11 @@ import os
 import sys
 
 from keras_llm.pipeline_command import run_pipeline_command
+from keras_llm.tasks import model_kinds
 from keras_llm.version import __version__
 
 CORPORA = ("grammar", "documents", "markov", "translation", "classification")
-MODELS = ("rnn", "lstm", "gru", "gpt", "bert", "seq2seq")
+MODELS = model_kinds()  # the --model kinds of the task registry (keras_llm.tasks imports neither Keras nor TF)
 TOKENIZERS = ("word", "wordpiece", "byte", "sentencepiece", "bpe")  # keras_llm.tokenizers.TOKENIZERS, without importing TF
 DISTRIBUTE = ("auto", "none", "mirrored", "multi_worker", "tpu")
 SAMPLERS = ("greedy", "top_k", "top_p", "beam")
@@ -305,7 +306,7 @@ def build_parser():
     pipeline.add_argument("--data", required=True, metavar="DIR", help="directory of .txt / .jsonl corpus files")
     pipeline.add_argument("--output", required=True, metavar="DIR",
                           help="pipeline artifacts, metadata.sqlite and serving/<version> go here")
-    pipeline.add_argument("--model", default=None, choices=["gpt", "lstm", "gru", "rnn", "bert"],
+    pipeline.add_argument("--model", default=None, choices=model_kinds(in_pipeline=True),
                           help="model family: a causal LM, or bert (a masked LM, served with fill_mask); default "
                                "gpt, or DIR's with --init-from")
     pipeline.add_argument("--init-from", metavar="DIR", default=None,

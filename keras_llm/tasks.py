@@ -1,11 +1,11 @@
 """The tasks a keras_llm model serves, each with what it owns: its dataset builder, its text sample / decode
 functions, its serving module and its export options.
 
-| task | `--model` kinds | dataset builder | Python helper | text sample | serving module |
+| task | `--model` | dataset builder | Python helper | text sample | serving module |
 |---|---|---|---|---|---|
-| causal | rnn, lstm, gru, gpt | `causal_lm_dataset` | `TextGenerator` | greedy continuations | `CausalLMServingModule` |
-| masked | bert | `masked_lm_dataset` | `MaskFiller` | fill-mask predictions | `MaskedLMServingModule` |
-| seq2seq | seq2seq | `seq2seq_dataset` | `Translator` | greedy translations | `Seq2SeqServingModule` |
+| causal | rnn lstm gru gpt | `causal_lm_dataset` | `TextGenerator` | continuations | `CausalLMServingModule` |
+| masked | bert | `masked_lm_dataset` | `MaskFiller` | fill-mask | `MaskedLMServingModule` |
+| seq2seq | seq2seq | `seq2seq_dataset` | `Translator` | translations | `Seq2SeqServingModule` |
 | classification | - | `classification_dataset` | `Labeler` | - | `ClassifierServingModule` |
 | encoder | - | - | - | - | `EncoderServingModule` |
 
@@ -87,7 +87,8 @@ TASKS = {
         Task("classification", model_classes=("TextClassifier",), dataset="keras_llm.data:classification_dataset",
              helper=f"{_GENERATION}:Labeler",
              serving_module="keras_llm.export.classifier_module:ClassifierServingModule"),
-        Task("masked", model_kinds=("bert",), model_classes=("BertMaskedLM",), dataset="keras_llm.data:masked_lm_dataset",
+        Task("masked", model_kinds=("bert",), model_classes=("BertMaskedLM",),
+             dataset="keras_llm.data:masked_lm_dataset",
              helper=f"{_GENERATION}:MaskFiller", sampler=f"{_SAMPLES}:fill_mask_sampler",
              serving_module="keras_llm.export.masked_lm_module:MaskedLMServingModule", masked_targets=True,
              in_pipeline=True),

@@ -1,13 +1,15 @@
 """The model kinds `keras-llm train --model ...` knows: which class, which task, which defaults.
 
-Adding a kind is one `MODEL_KINDS` entry. A task (`"causal"`, `"masked"`, `"seq2seq"`) decides the dataset
-builder, the metrics, the text samples and whether a serving SavedModel is exported; see
-`keras_llm.training.trainer`. Classes are looked up in `keras_llm.models` by name when a model is built,
-so a kind whose class does not exist yet fails with one clear line instead of an import error.
+Adding a kind is one `MODEL_KINDS` entry, and its name in its task's `model_kinds` (`keras_llm.tasks`, where
+the `keras-llm` command reads its choices): the task (`"causal"`, `"masked"`, `"seq2seq"`) decides the dataset
+builder, the metrics, the text samples and the serving module. Classes are looked up in `keras_llm.models` by
+name when a model is built, so a kind whose class does not exist yet fails with one clear line instead of an
+import error.
 """
 import dataclasses
 
 import keras_llm.models as models
+from keras_llm.tasks import task_of_kind
 
 
 class UnavailableModelError(ValueError):
@@ -40,23 +42,27 @@ class ModelKind:
         return cls
 
 
+def _kind(name, class_name, defaults, preset_class_name=None):
+    """A `ModelKind` whose task is the one `keras_llm.tasks` lists the kind under."""
+    return ModelKind(name, task_of_kind(name).name, class_name, preset_class_name or class_name, defaults)
+
+
 def _rnn(cell):
-    return ModelKind(cell, "causal", "RNNLanguageModel", "RNNLanguageModel",
-                     {"cell": cell, "num_layers": 2, "hidden_dim": 256, "dropout": 0.3, "tie_embeddings": True,
-                      "output_bias": True})
+    return _kind(cell, "RNNLanguageModel", {"cell": cell, "num_layers": 2, "hidden_dim": 256, "dropout": 0.3,
+                                            "tie_embeddings": True, "output_bias": True})
 
 
 MODEL_KINDS = {
     "rnn": _rnn("rnn"),
     "lstm": _rnn("lstm"),
     "gru": _rnn("gru"),
-    "gpt": ModelKind("gpt", "causal", "TransformerLanguageModel", "TransformerLanguageModel",
-                     {"num_layers": 2, "hidden_dim": 128, "num_heads": 4, "dropout": 0.1, "output_bias": True}),
-    "bert": ModelKind("bert", "masked", "BertMaskedLM", "BertEncoder",
-                      {"num_layers": 2, "hidden_dim": 128, "num_heads": 4, "dropout": 0.1}),
-    "seq2seq": ModelKind("seq2seq", "seq2seq", "Seq2SeqTransformer", "Seq2SeqTransformer",
-                         {"num_encoder_layers": 2, "num_decoder_layers": 2, "hidden_dim": 128, "num_heads": 4,
-                          "dropout": 0.1}),
+    "gpt": _kind("gpt", "TransformerLanguageModel",
+                 {"num_layers": 2, "hidden_dim": 128, "num_heads": 4, "dropout": 0.1, "output_bias": True}),
+    "bert": _kind("bert", "BertMaskedLM", {"num_layers": 2, "hidden_dim": 128, "num_heads": 4, "dropout": 0.1},
+                  preset_class_name="BertEncoder"),
+    "seq2seq": _kind("seq2seq", "Seq2SeqTransformer",
+                     {"num_encoder_layers": 2, "num_decoder_layers": 2, "hidden_dim": 128, "num_heads": 4,
+                      "dropout": 0.1}),
 }
 
 # Flags that set an architecture argument, and the argument(s) they set per class.
@@ -113,8 +119,8 @@ def build_model(config, vocabulary_size):
     kind = MODEL_KINDS[config.model]
     cls = kind.model_class()
     arguments = _architecture(kind, config)
-    if kind.task == "masked":
+    if kind.preset_class_name != kind.class_name:  # the class wraps the encoder its presets describe (BERT)
         return cls(dict(arguments, vocabulary_size=vocabulary_size))
-    if kind.task == "seq2seq":
+    if task_of_kind(kind.name).holds_pairs:  # source and target vocabularies: one tokenizer, one size
         return cls(vocabulary_size, vocabulary_size, **arguments)
     return cls(vocabulary_size=vocabulary_size, **arguments)

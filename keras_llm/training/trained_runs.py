@@ -10,26 +10,32 @@ import zipfile
 
 import keras
 
+from keras_llm.tasks import TASKS, task_of_kind, task_of_model
 from keras_llm.tokenizers import load_tokenizer
 from keras_llm.training.model_registry import MODEL_KINDS
 from keras_llm.training.train_config import TrainConfig
 
 
+def _task(model, config=None):
+    """The `keras_llm.tasks.Task` of a trained model: its run's `--model` kind when the config is known, else
+    what the model is (`task_of_model`); None for a model no task serves."""
+    return task_of_kind(config.model) if config is not None else task_of_model(model)
+
+
 def is_causal_lm(model, config=None):
     """Whether `model` is a causal LM (what `TextGenerator` and the serving export take): by the run's
-    `--model` kind when its config is known, else by its decoding methods (an encoder-decoder also has
-    `call_with_cache`, but it encodes a source first)."""
-    if config is not None:
-        return MODEL_KINDS[config.model].task == "causal"
-    decodes = hasattr(model, "call_with_cache") or hasattr(model, "call_with_state")
-    return decodes and not hasattr(model, "encode")
+    `--model` kind when its config is known, else by the model (`keras_llm.tasks.task_of_model`: its class, or
+    for a model outside keras_llm its decoding methods; an encoder-decoder also decodes, but it encodes a
+    source first)."""
+    return _task(model, config) is TASKS["causal"]
 
 
 def export_options(model, config=None, max_new_tokens=None):
-    """The serving-export options of a trained model: generation length for causal LMs (below the context)
-    and seq2seq models (within `max_target_length`); none for masked LMs."""
-    generating = is_causal_lm(model, config) or hasattr(model, "encode")
-    if not generating:
+    """The serving-export options of a trained model: generation length for the tasks that generate
+    (`Task.generates`: causal LMs, below the context; seq2seq models, within `max_target_length`); none for
+    the others (masked LMs)."""
+    task = _task(model, config)
+    if task is None or not task.generates:
         return {}
     requested = max_new_tokens or (config.max_new_tokens if config else 32)
     limit = getattr(model, "max_sequence_length", None)

@@ -13,9 +13,13 @@ Epochs: with `--steps N`, Keras "epochs" are reporting periods of `steps_per_epo
 in the middle of an epoch the epoch boundaries shift by the steps already taken; the total number of steps,
 and the final weights, do not change.
 
-Import direction: training sits left of generation and export. The text samples use the small decoder in
-`training.text_samples`; the serving export is a call to the right, so the caller passes it in as `exporter`
-(the CLI passes `keras_llm.export.export_saved_model`); without one, no SavedModel is written.
+What differs between tasks (causal, masked, seq2seq) is read from the task registry (`keras_llm.tasks`): the
+dataset builder, how examples are split and masked, the metrics, the text sampler.
+
+Import direction: training sits left of generation and export. The text samples are the task's sampler in
+`keras_llm.generation.text_samples`, named by the registry and imported when a run samples; the serving export
+is a call to the right, so the caller passes it in as `exporter` (the CLI passes
+`keras_llm.export.export_saved_model`); without one, no SavedModel is written.
 """
 import contextlib
 import dataclasses
@@ -28,13 +32,13 @@ import time
 import keras
 
 from keras_llm import distribute
-from keras_llm.data import (causal_lm_dataset, count_batches, load_texts, mask_tokens, masked_lm_dataset,
-                            seq2seq_dataset, with_known_cardinality)
+from keras_llm.data import count_batches, load_texts, mask_tokens, with_known_cardinality
 from keras_llm.data.sources import check_text_file, describe, expand_paths
 from keras_llm.data.splits import holdout_split
 from keras_llm.tokenizers import load_tokenizer, train_tokenizer
 from keras_llm.training import callbacks as cb
-from keras_llm.training import defaults, init_from, run_directory, text_samples
+from keras_llm.tasks import task_of_kind
+from keras_llm.training import defaults, init_from, run_directory
 from keras_llm.training.backup import BackupAndRestore
 from keras_llm.training.best_checkpoint import BestCheckpoint
 from keras_llm.training.compile import compile_language_model
@@ -68,16 +72,18 @@ def _as_config(config):
 
 
 def _task(config):
-    return MODEL_KINDS[config.model].task
+    """The run's `keras_llm.tasks.Task` (what its `--model` kind trains)."""
+    return task_of_kind(config.model)
 
 
 def make_dataset(config, tokenizer, files, *, batch_size=None, shuffle=True, repeat=False):
     """The task's `tf.data` pipeline over `files` (`keras_llm.data` builders) for this run's settings."""
     batch_size = batch_size or config.batch_size
-    if _task(config) == "seq2seq":
-        return seq2seq_dataset(files, tokenizer, batch_size=batch_size, max_source_len=config.seq_len,
-                               max_target_len=config.seq_len, shuffle=shuffle, seed=config.seed, repeat=repeat)
-    builder = masked_lm_dataset if _task(config) == "masked" else causal_lm_dataset
+    task = _task(config)
+    builder = task.resolve("dataset")
+    if task.holds_pairs:
+        return builder(files, tokenizer, batch_size=batch_size, max_source_len=config.seq_len,
+                       max_target_len=config.seq_len, shuffle=shuffle, seed=config.seed, repeat=repeat)
     return builder(files, tokenizer, config.seq_len, batch_size, shuffle=shuffle, seed=config.seed, repeat=repeat,
                    documents=config.documents, field=config.field)
 
@@ -87,7 +93,7 @@ def make_eval_dataset(config, tokenizer, files, batch_size=None, drop_remainder=
     needed when several replicas split each batch). Returns `(dataset, number_of_batches)`; ValueError when
     there is no batch."""
     batch_size = batch_size or config.batch_size
-    if _task(config) == "seq2seq":
+    if _task(config).holds_pairs:  # batches as the builder buckets them
         dataset = make_dataset(config, tokenizer, files, batch_size=batch_size, shuffle=False)
     else:
         dataset = make_dataset(config, tokenizer, files, batch_size=1, shuffle=False)
@@ -102,7 +108,7 @@ def make_eval_dataset(config, tokenizer, files, batch_size=None, drop_remainder=
 def valid_split(config):
     """The share of the training examples held out for validation: `config.valid_split`, by default 5% when
     the length is automatic and no validation files are given (never for seq2seq, whose source is pairs)."""
-    if config.valid or _task(config) == "seq2seq":
+    if config.valid or _task(config).holds_pairs:
         return 0.0
     if config.valid_split is not None:
         return float(config.valid_split)
@@ -139,7 +145,7 @@ def _prepare_tokenizer(config, tokenizer, files, verbose=0, source=None):
         return load_tokenizer(config.tokenizer_dir), f"--tokenizer-dir {config.tokenizer_dir}"
     if source is not None and source.tokenizer_dir:
         return load_tokenizer(source.tokenizer_dir), source.tokenizer_dir
-    corpus = files if _task(config) == "seq2seq" else load_texts(files, field=config.field, documents=config.documents)
+    corpus = files if _task(config).holds_pairs else load_texts(files, field=config.field, documents=config.documents)
     if verbose:
         print(f"learning a {config.tokenizer} vocabulary of up to {config.vocab_size} tokens from "
               f"{describe(config.train)} ...", flush=True)
@@ -153,18 +159,14 @@ def _compile(model, config, total_steps):
     learning_rate, warmup_steps = resolved_optimizer_settings(config, model, total_steps)
     optimizer = make_optimizer(learning_rate, warmup_steps=warmup_steps, total_steps=total_steps)
     jit_compile = {"auto": "auto", "on": True, "off": False}[config.jit_compile]
-    compile_language_model(model, optimizer=optimizer, masked=_task(config) == "masked", jit_compile=jit_compile)
+    compile_language_model(model, optimizer=optimizer, masked=_task(config).masked_targets, jit_compile=jit_compile)
 
 
 def sample_function(model, tokenizer, config):
     """`prompts -> texts` for the TensorBoard text summary of this task (continuations, fill-mask results or
-    translations)."""
-    task = _task(config)
-    if task == "causal":
-        return lambda prompts: text_samples.greedy_continuations(model, tokenizer, prompts, config.sample_tokens)
-    if task == "masked":
-        return lambda prompts: text_samples.fill_mask_predictions(model, tokenizer, prompts)
-    return lambda prompts: text_samples.greedy_translations(model, tokenizer, prompts, config.sample_tokens)
+    translations): the task's sampler (`keras_llm.tasks.Task.sampler`), built once per run; None without one."""
+    sampler = _task(config).resolve("sampler")
+    return None if sampler is None else sampler(model, tokenizer, config.sample_tokens)
 
 
 def dtype_policy_name(mixed_precision):
@@ -209,12 +211,12 @@ def training_stream(config, tokenizer, files, batch_size=None):
     builder's length bucketing (`shuffle().repeat()`): exact on resume with the same strategy only."""
     batch_size = batch_size or config.batch_size
     task = _task(config)
-    if task == "seq2seq":
+    if task.holds_pairs:
         return make_dataset(config, tokenizer, files, batch_size=batch_size, repeat=True)
     map_batch = None
-    if task == "masked":
-        examples = masked_lm_dataset(files, tokenizer, config.seq_len, 1, mask_rate=0.0, shuffle=False,
-                                     documents=config.documents, field=config.field)
+    if task.masked_targets:
+        examples = task.resolve("dataset")(files, tokenizer, config.seq_len, 1, mask_rate=0.0, shuffle=False,
+                                           documents=config.documents, field=config.field)
         examples = examples.map(lambda inputs, labels, weights: labels).unbatch()
         vocabulary_size = tokenizer.vocabulary_size
 
@@ -351,7 +353,7 @@ def _train(config, tokenizer, strategy, callbacks, exporter):
             else:
                 model = build_model(config, tokenizer.vocabulary_size)
                 model(first[0])
-                if _task(config) == "causal":  # start from the unigram model (on resume, the restore overwrites it)
+                if _task(config).output_bias:  # start from the unigram model (on resume, the restore overwrites it)
                     initialize_output_bias(model, make_dataset(config, tokenizer, files, shuffle=False),
                                            tokenizer.vocabulary_size)
             _compile(model, config, total_steps)
@@ -505,7 +507,7 @@ def evaluate_language_model(model_dir, data, *, batch_size=None, seq_len=None):
         raise ValueError(f"--seq-len {config.seq_len} is beyond the model's context of {context} positions")
     dataset, steps = make_eval_dataset(config, tokenizer, files, batch_size=batch_size)
     perplexity = Perplexity()
-    if _task(config) == "masked":  # the sample weights mark the masked positions: weighted metrics only
+    if _task(config).masked_targets:  # the sample weights mark the masked positions: weighted metrics only
         compile_language_model(model, metrics=[], weighted_metrics=[perplexity], masked=True)
     else:
         compile_language_model(model, metrics=[perplexity], masked=False)
