@@ -13,7 +13,7 @@ import os
 import sys
 
 from keras_llm.pipeline_command import run_pipeline_command
-from keras_llm.tasks import model_kinds
+from keras_llm.tasks import TASKS, model_kinds
 from keras_llm.version import __version__
 
 CORPORA = ("grammar", "documents", "markov", "translation", "classification")
@@ -120,8 +120,8 @@ def _causal_model(model_dir, command):
 
     model, tokenizer, config = load_trained(model_dir)
     if not is_causal_lm(model, config):
-        raise ValueError(f"{command} needs a causal language model (rnn, lstm, gru, gpt); {model_dir} holds a "
-                         f"{type(model).__name__}")
+        raise ValueError(f"{command} needs a causal language model ({', '.join(TASKS['causal'].model_kinds)}); "
+                         f"{model_dir} holds a {type(model).__name__}")
     return model, tokenizer, config
 
 

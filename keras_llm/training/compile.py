@@ -1,4 +1,5 @@
 """One call that compiles a language model with keras_llm's loss, metric and optimizer."""
+from keras_llm.tasks import task_of_model
 from keras_llm.training.defaults import default_learning_rate, default_warmup_steps
 from keras_llm.training.losses import PAD_ID, MaskedSparseCategoricalCrossentropy
 from keras_llm.training.metrics import MaskedTokenAccuracy, Perplexity
@@ -8,11 +9,10 @@ NO_TARGET = -1  # an id no target has: a loss or metric ignoring it counts every
 
 
 def is_masked_lm(model):
-    """Whether `model` is a masked LM (`BertMaskedLM`): its batches carry the masked positions as sample
-    weights, so its metrics must be weighted metrics."""
-    from keras_llm.models import BertMaskedLM
-
-    return isinstance(model, BertMaskedLM)
+    """Whether `model` is a masked LM (`BertMaskedLM`): its task's batches carry the masked positions as sample
+    weights (`keras_llm.tasks.Task.masked_targets`), so its metrics must be weighted metrics."""
+    task = task_of_model(model)
+    return task is not None and task.masked_targets
 
 
 def compile_language_model(model, optimizer=None, loss=None, metrics=None, masked=None, total_steps=None,
