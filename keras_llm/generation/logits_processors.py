@@ -47,8 +47,10 @@ def apply_repetition_penalty(logits, tokens, index, penalty):
     1 changes nothing.
 
     Example:
-        >>> apply_repetition_penalty(ops.convert_to_tensor([[0.0] * 7 + [2.0, -2.0, 1.0]]),
-        ...                          ops.convert_to_tensor([[7, 8]]), 1, 2.0)[0, 7:]   # -> [1.0, -4.0, 1.0]
+        >>> penalized = apply_repetition_penalty(ops.convert_to_tensor([[0.0] * 7 + [2.0, -2.0, 1.0]]),
+        ...                                      ops.convert_to_tensor([[7, 8]]), 1, 2.0)
+        >>> ops.convert_to_numpy(penalized)[0, 7:].tolist()  # tokens 7 and 8 were seen, 9 was not
+        [1.0, -4.0, 1.0]
     """
     logits = ops.cast(logits, "float32")
     seen = token_hits(logits, tokens, ops.arange(ops.shape(tokens)[1])[None, :] <= index) > 0
@@ -112,7 +114,11 @@ def constrain_logits(logits, tokens, index, repetition_penalty=None, no_repeat_n
         no_repeat_ngram_size: None or 0: off; else n >= 1 (`repeated_ngram_bans`). A scalar tensor <= 0: off.
 
     Example:
-        >>> constrain_logits(logits, tokens, i, repetition_penalty=1.2, no_repeat_ngram_size=3)
+        >>> logits = ops.convert_to_tensor([[0.0] * 7 + [2.0, 2.0, 2.0]])
+        >>> tokens = ops.convert_to_tensor([[7, 8, 7, 0]])  # "7 8 7" so far: 8 next would repeat "7 8"
+        >>> constrained = constrain_logits(logits, tokens, 2, repetition_penalty=2.0, no_repeat_ngram_size=2)
+        >>> ops.convert_to_numpy(constrained)[0, 7:].tolist()  # 7 penalized, 8 banned, 9 untouched
+        [1.0, -inf, 2.0]
     """
     repetition_penalty, no_repeat_ngram_size = _python(repetition_penalty), _python(no_repeat_ngram_size)
     check_settings(repetition_penalty, no_repeat_ngram_size)

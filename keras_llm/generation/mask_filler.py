@@ -25,8 +25,14 @@ class MaskFiller:
     are not predicted). Special tokens are never predicted; scores are probabilities over the vocabulary.
 
     Example:
-        >>> MaskFiller(model, tokenizer).fill_mask(["the <mask> sat"], top_k=2)
-        [[[('cat', 0.61), ('dog', 0.2)]]]
+        >>> from keras_llm.special_tokens import SPECIAL_TOKENS
+        >>> from keras_llm.tokenizers import WordTokenizer
+        >>> tokenizer = WordTokenizer(list(SPECIAL_TOKENS) + "the dog sees a red ball .".split())
+        >>> from keras_llm.models import BertMaskedLM
+        >>> model = BertMaskedLM(dict(vocabulary_size=tokenizer.vocabulary_size, num_layers=1, hidden_dim=8,
+        ...                           num_heads=2, intermediate_dim=16, max_sequence_length=16))
+        >>> MaskFiller(model, tokenizer).fill_mask(["the <mask> sees"], top_k=2)  # trained: [[[('dog', 0.61), ...
+        [[[('...', ...), ('...', ...)]]]
     """
 
     def __init__(self, model, tokenizer, max_length=None, mask_token=st.MASK):

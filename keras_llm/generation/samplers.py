@@ -28,7 +28,10 @@ class Sampler:
             temperature-scaled distribution.
 
     Example:
-        >>> Sampler("top_k", top_k=2)(keras.ops.convert_to_tensor([[0.0, 5.0, 4.0]]), keras.ops.zeros([1]))
+        >>> sampler = Sampler("top_k", top_k=2)
+        >>> uniform = keras.ops.convert_to_tensor([0.1])  # one uniform draw per row (keras_llm.generation.noise)
+        >>> keras.ops.convert_to_numpy(sampler(keras.ops.convert_to_tensor([[0.0, 5.0, 4.0]]), uniform)).tolist()
+        [1]
     """
 
     KINDS = ("greedy", "temperature", "top_k", "top_p")

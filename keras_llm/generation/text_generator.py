@@ -32,10 +32,17 @@ class TextGenerator:
         jit_compile: compile the loop with XLA (TensorFlow backend; JAX always jits).
 
     Example:
+        >>> from keras_llm.special_tokens import SPECIAL_TOKENS
+        >>> from keras_llm.tokenizers import WordTokenizer
+        >>> tokenizer = WordTokenizer(list(SPECIAL_TOKENS) + "the dog sees a red ball .".split())
+        >>> from keras_llm.models import TransformerLanguageModel
+        >>> model = TransformerLanguageModel(tokenizer.vocabulary_size, num_layers=1, hidden_dim=8, num_heads=2,
+        ...                                  intermediate_dim=16, max_sequence_length=16)
         >>> generator = TextGenerator(model, tokenizer)
-        >>> generator.generate(["the dog"], max_new_tokens=8)
-        ['sees a red ball .']
-        >>> generator.generate(["the dog"], sampler="top_p", seed=1, no_repeat_ngram_size=3)  # top-p 0.9, T 0.8
+        >>> generator.generate(["the dog"], max_new_tokens=5)  # untrained: any words; trained: ['sees a red ball .']
+        ['...']
+        >>> generator.generate(["the dog"], max_new_tokens=5, seed=1)  # a seed alone samples: top-p 0.9, T 0.8
+        ['...']
     """
 
     def __init__(self, model, tokenizer, jit_compile=False):

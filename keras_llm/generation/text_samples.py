@@ -8,8 +8,13 @@ compiles the loop once (the compiled loop reads the model's current weights); th
 callback calls them.
 
 Example:
-    >>> continuation_sampler(model, tokenizer, max_new_tokens=4)(["the dog"])
-    ['sees a red ball']
+    >>> from keras_llm.special_tokens import SPECIAL_TOKENS
+    >>> from keras_llm.tokenizers import WordTokenizer
+    >>> tokenizer = WordTokenizer(list(SPECIAL_TOKENS) + "the dog sees a red ball".split())
+    >>> from keras_llm.models import RNNLanguageModel
+    >>> model = RNNLanguageModel(tokenizer.vocabulary_size, num_layers=1, hidden_dim=8)
+    >>> continuation_sampler(model, tokenizer, max_new_tokens=4)(["the dog"])  # trained: ['sees a red ball']
+    ['...']
 """
 import numpy as np
 from keras import ops

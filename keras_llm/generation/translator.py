@@ -23,8 +23,16 @@ class Translator:
         jit_compile: compile the loop with XLA.
 
     Example:
-        >>> Translator(model, source_tok, target_tok).translate(["le chat"])
-        ['the cat']
+        >>> from keras_llm.special_tokens import SPECIAL_TOKENS
+        >>> from keras_llm.tokenizers import WordTokenizer
+        >>> source_tok = WordTokenizer(list(SPECIAL_TOKENS) + "le chat voit".split())
+        >>> target_tok = WordTokenizer(list(SPECIAL_TOKENS) + "the cat sees".split())
+        >>> from keras_llm.models import Seq2SeqTransformer
+        >>> model = Seq2SeqTransformer(source_tok.vocabulary_size, target_tok.vocabulary_size, num_encoder_layers=1,
+        ...                            num_decoder_layers=1, hidden_dim=8, num_heads=2, intermediate_dim=16,
+        ...                            max_source_length=16, max_target_length=16)
+        >>> Translator(model, source_tok, target_tok, max_new_tokens=4).translate(["le chat"])  # trained: ['the cat']
+        ['...']
     """
 
     def __init__(self, model, source_tokenizer, target_tokenizer=None, max_new_tokens=32, beam_width=1,

@@ -55,8 +55,14 @@ def from_pretrained(path, task=None):
         PretrainedFormatError: one line naming the file, field or tensor that is missing or does not fit.
 
     Example:
-        >>> model = from_pretrained("checkpoints/gpt2")  # config.json + model.safetensors
-        >>> model.compile(...); model.fit(...)
+        >>> import tempfile
+        >>> import keras_hub
+        >>> folder = tempfile.mkdtemp()
+        >>> keras_hub.models.GPT2Backbone(vocabulary_size=50, num_layers=1, num_heads=2, hidden_dim=8,
+        ...                               intermediate_dim=16, max_sequence_length=16).save_to_preset(folder)
+        >>> model = from_pretrained(folder)  # or a Hugging Face folder: config.json + model.safetensors
+        >>> type(model).__name__, model.num_layers, model.vocabulary_size
+        ('TransformerLanguageModel', 1, 50)
     """
     path = os.fspath(path)
     config = _read_config(path)
