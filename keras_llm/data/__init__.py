@@ -7,6 +7,7 @@ from keras_llm.data.packing import pack
 from keras_llm.data.seq2seq import read_pairs, seq2seq_dataset
 from keras_llm.data.sources import (
     csv_dataset,
+    json_field,
     jsonl_dataset,
     load_texts,
     text_file_dataset,
@@ -14,7 +15,7 @@ from keras_llm.data.sources import (
 )
 
 __all__ = [
-    "causal_lm_dataset", "classification_dataset", "count_batches", "csv_dataset", "jsonl_dataset", "load_texts",
+    "causal_lm_dataset", "classification_dataset", "count_batches", "csv_dataset", "json_field", "jsonl_dataset", "load_texts",
     "mask_tokens", "masked_lm_dataset", "pack", "read_pairs", "seq2seq_dataset", "text_file_dataset",
     "tfrecord_dataset", "with_known_cardinality",
 ]

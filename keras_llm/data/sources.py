@@ -25,8 +25,9 @@ HDF5, NumPy), or whose first 64 KiB hold over 1% NUL bytes or over 10% bytes tha
 extension only (`TEXT_EXTENSIONS`: .txt .text .md .jsonl .json .csv .tsv .tfrecord .tfrecords .gz; hidden files
 skipped); a file named explicitly is read whatever its extension.
 
-JSONL and CSV are parsed in Python when the dataset is built (so a bad line fails before training, naming
-its line); text and TFRecord files stream from disk through tf.data readers.
+Every format streams from disk, so a corpus need not fit in memory: text and TFRecord files through tf.data
+readers; JSONL and CSV are parsed in Python, once when the dataset is built (so a bad line fails before
+training, naming its line; nothing is kept) and again, in batches, each time the dataset is read.
 """
 import csv
 import glob
@@ -157,26 +158,58 @@ def text_file_dataset(paths, documents=False):
     return drop_blank(files_ds.map(tf.io.read_file).flat_map(split_documents))
 
 
-def jsonl_dataset(paths, field="text"):
-    """JSON Lines: the string in `field` of each object (nested fields as `a.b`)."""
-    texts = []
-    for path in non_empty_files(paths):
+def json_field(line, field):
+    """The string in `field` (nested fields as `a.b`) of one JSON Lines line (str). A line that is not JSON, or
+    whose field is missing or not a string, is a ValueError naming the problem; the caller adds where it is."""
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"invalid JSON ({e.msg})") from None
+    for key in field.split("."):
+        if not isinstance(value, dict) or key not in value:
+            raise ValueError(f"field {field!r} is missing")
+        value = value[key]
+    if not isinstance(value, str):
+        raise ValueError(f"field {field!r} is a {type(value).__name__}, not a string")
+    return value
+
+
+def _streamed(texts, batch_size=1024):
+    """`texts()` -> a generator of str, read again on every pass: checked once now (each error raised here,
+    as one line), then a dataset that re-reads it in batches (no text is held in memory or in the graph)."""
+    for _ in texts():
+        pass
+
+    def batches():
+        batch = []
+        for text in texts():
+            batch.append(text.encode("utf-8", "surrogatepass"))
+            if len(batch) == batch_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    signature = tf.TensorSpec([None], tf.string)
+    return drop_blank(tf.data.Dataset.from_generator(batches, output_signature=signature).unbatch())
+
+
+def _jsonl_texts(files, field):
+    for path in files:
         with open(path, encoding="utf-8", errors="replace") as f:
             for number, line in enumerate(f, 1):
                 if not line.strip():
                     continue
                 try:
-                    value = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise ValueError(f"{path}:{number}: invalid JSON ({e.msg})") from None
-                for key in field.split("."):
-                    if not isinstance(value, dict) or key not in value:
-                        raise ValueError(f"{path}:{number}: field {field!r} is missing")
-                    value = value[key]
-                if not isinstance(value, str):
-                    raise ValueError(f"{path}:{number}: field {field!r} is a {type(value).__name__}, not a string")
-                texts.append(value)
-    return drop_blank(tf.data.Dataset.from_tensor_slices(tf.constant(texts, dtype=tf.string)))
+                    yield json_field(line, field)
+                except ValueError as e:
+                    raise ValueError(f"{path}:{number}: {e}") from None
+
+
+def jsonl_dataset(paths, field="text"):
+    """JSON Lines: the string in `field` of each object (nested fields as `a.b`), streamed."""
+    files = non_empty_files(paths)
+    return _streamed(lambda: _jsonl_texts(files, field))
 
 
 def _csv_rows(path, delimiter):
@@ -184,9 +217,8 @@ def _csv_rows(path, delimiter):
         yield from enumerate(csv.reader(f, delimiter=delimiter), 1)
 
 
-def csv_columns(paths, columns, delimiter=None):
-    """Reads the named (or indexed) columns of CSV/TSV files with a header row -> list of tuples of str."""
-    rows = []
+def _csv_column_rows(paths, columns, delimiter):
+    """Yields the named (or indexed) columns of each non-empty row of CSV/TSV files with a header row."""
     for path in non_empty_files(paths):
         sep = delimiter or ("\t" if path.endswith(".tsv") else ",")
         reader = _csv_rows(path, sep)
@@ -205,14 +237,18 @@ def csv_columns(paths, columns, delimiter=None):
                 continue
             if max(indices) >= len(row):
                 raise ValueError(f"{path}:{number}: {len(row)} field(s), expected at least {max(indices) + 1}")
-            rows.append(tuple(row[i] for i in indices))
-    return rows
+            yield tuple(row[i] for i in indices)
+
+
+def csv_columns(paths, columns, delimiter=None):
+    """Reads the named (or indexed) columns of CSV/TSV files with a header row -> list of tuples of str."""
+    return list(_csv_column_rows(paths, columns, delimiter))
 
 
 def csv_dataset(paths, column="text", delimiter=None):
-    """CSV/TSV with a header row: the text in `column` (name or 0-based index)."""
-    texts = [row[0] for row in csv_columns(paths, [column], delimiter)]
-    return drop_blank(tf.data.Dataset.from_tensor_slices(tf.constant(texts, dtype=tf.string)))
+    """CSV/TSV with a header row: the text in `column` (name or 0-based index), streamed."""
+    files = non_empty_files(paths)
+    return _streamed(lambda: (row[0] for row in _csv_column_rows(files, [column], delimiter)))
 
 
 def is_gzip(path):

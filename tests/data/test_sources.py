@@ -53,6 +53,23 @@ def test_jsonl_fields_and_errors(tmp_path):
         jsonl_dataset(num)
 
 
+def test_jsonl_and_csv_stream_from_disk(tmp_path):
+    """The texts are read from the files on each pass, in batches, not held in the dataset: a file rewritten
+    after the dataset is built is read as it is now (10000 lines: several generator batches)."""
+    rows = [{"text": f"line {i}", "id": i} for i in range(10000)]
+    path = tmp_path / "big.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    dataset = jsonl_dataset(path)
+    assert texts(dataset) == [f"line {i}" for i in range(10000)]
+    path.write_text("".join(json.dumps({"text": f"new {i}"}) + "\n" for i in range(3)))
+    assert texts(dataset) == ["new 0", "new 1", "new 2"]
+    (tmp_path / "a.csv").write_text("text,label\n" + "".join(f"row {i},{i % 2}\n" for i in range(3000)) + ",1\n")
+    assert texts(csv_dataset(tmp_path / "a.csv")) == [f"row {i}" for i in range(3000)]  # the blank row dropped
+    lone = tmp_path / "lone.jsonl"
+    lone.write_text('{"text": "a \\ud800 b"}\n')  # a lone surrogate escape: kept as bytes, cleaned by normalization
+    assert [t.numpy() for t in jsonl_dataset(lone)] == [b"a \xed\xa0\x80 b"]
+
+
 def test_csv_and_tsv_columns(tmp_path):
     (tmp_path / "a.csv").write_text('id,text\n1,"hello, world"\n2,"multi\nline"\n')
     assert texts(load_texts(tmp_path / "a.csv")) == ["hello, world", "multi\nline"]
