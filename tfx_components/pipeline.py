@@ -24,10 +24,10 @@ def add_training(data):
 create_pipeline(..., add_components=add_training)
 ```
 
-Run from a shell: `python -m tfx_components.pipeline --data-root DIR --pipeline-root DIR --metadata-path FILE`.
-The same pipeline compiles for Kubeflow Pipelines v2 / Vertex AI with `tfx_components.kubeflow_run`.
+Run from a shell with `keras-llm pipeline --data DIR --output DIR [...]`, the one entry point (it adds the
+training stage, or compiles the same pipeline for Kubeflow Pipelines v2 / Vertex AI with `--runner kubeflow`).
 """
-import argparse
+import sys
 import dataclasses
 from typing import Any, Callable, Optional, Sequence
 
@@ -159,19 +159,5 @@ def run_pipeline(pipeline_name, pipeline_root, data_root, metadata_path, **kwarg
     return pipeline
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description="Run the keras_llm data pipeline on LocalDagRunner.")
-    parser.add_argument("--pipeline-name", default="keras_llm")
-    parser.add_argument("--pipeline-root", required=True)
-    parser.add_argument("--data-root", required=True)
-    parser.add_argument("--metadata-path", required=True)
-    parser.add_argument("--tokenizer-kind", default="wordpiece")
-    parser.add_argument("--vocab-size", type=int, default=8000)
-    parser.add_argument("--no-cache", action="store_true")
-    args = parser.parse_args(argv)
-    run_pipeline(args.pipeline_name, args.pipeline_root, args.data_root, args.metadata_path,
-                 tokenizer_kind=args.tokenizer_kind, vocab_size=args.vocab_size, enable_cache=not args.no_cache)
-
-
 if __name__ == "__main__":
-    main()
+    sys.exit("the pipeline's command is `keras-llm pipeline --data DIR --output DIR` (see `keras-llm pipeline --help`)")
