@@ -127,7 +127,7 @@ def test_import_keras_llm_loads_no_tensorflow_only_module(saved):
     keras_llm, and no loaded module imports `tensorflow` at its top level."""
     modules = saved["report"]["modules"]
     tf_only = ("keras_llm.tokenizers", "keras_llm.data", "keras_llm.export", "keras_llm.generation",
-               "keras_llm.distribute", "keras_llm.training.trainer", "keras_llm.training.tensorboard_logger")
+               "keras_llm.distribute", "keras_llm.training.trainer", "keras_llm.training.callbacks.tensorboard")
     assert "keras_llm.models.bert_masked_lm" in modules and "keras_llm.training.schedules" in modules
     assert not [m for m in modules if m.startswith(tf_only)]
     for name in modules:

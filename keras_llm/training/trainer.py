@@ -39,8 +39,8 @@ from keras_llm.tokenizers import load_tokenizer, train_tokenizer
 from keras_llm.training import callbacks as cb
 from keras_llm.tasks import task_of_kind
 from keras_llm.training import defaults, init_from, run_directory
-from keras_llm.training.backup import BackupAndRestore
-from keras_llm.training.best_checkpoint import BestCheckpoint
+from keras_llm.training.callbacks.backup_and_restore import BackupAndRestore
+from keras_llm.training.callbacks.best_checkpoint import BestCheckpoint
 from keras_llm.training.compile import compile_language_model
 from keras_llm.training.metrics import Perplexity
 from keras_llm.training.model_registry import MODEL_KINDS, build_model
@@ -259,7 +259,7 @@ def _callbacks(config, model, tokenizer, backup, total_steps, is_chief, best=Non
     run_callbacks = [cb.NonFiniteLossGuard(), throughput, cb.GradientNormMonitor(), cb.StopAtStep(total_steps)]
     tensorboard = None
     if is_chief:
-        from keras_llm.training.tensorboard_logger import LanguageModelTensorBoard
+        from keras_llm.training.callbacks.tensorboard import LanguageModelTensorBoard
 
         tensorboard = LanguageModelTensorBoard(
             config.location("tensorboard"), update_freq=config.log_every, tokenizer=tokenizer,

@@ -10,7 +10,7 @@ import pytest
 from keras_llm import datasets
 from keras_llm.data.splits import holdout_split
 from keras_llm.training import defaults
-from keras_llm.training.best_checkpoint import BestCheckpoint
+from keras_llm.training.callbacks.best_checkpoint import BestCheckpoint
 from keras_llm.training.trainer import evaluate_language_model, make_eval_dataset, train_language_model
 from helpers import CrashAt
 

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_llm.training.backup import BackupAndRestore, random_state_variables
+from keras_llm.training.callbacks.backup_and_restore import BackupAndRestore, random_state_variables
 
 EPOCHS, STEPS = 3, 2
 

@@ -17,7 +17,7 @@ from werkzeug import wrappers
 
 from keras_llm.training import callbacks as cb
 from keras_llm.training import compile_language_model
-from keras_llm.training.tensorboard_logger import LanguageModelTensorBoard
+from keras_llm.training.callbacks.tensorboard import LanguageModelTensorBoard
 from keras_llm.training.text_samples import fill_mask_predictions, greedy_continuations, token_embedding_matrix
 from lm_fixtures import make_model, word_tokenizer
 

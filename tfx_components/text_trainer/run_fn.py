@@ -17,7 +17,7 @@ so the pipeline trains exactly what the command line trains:
   `fn_args`; only the chief (task `chief`, else worker 0) writes the SavedModel, the Keras run, TensorBoard logs
   and `metrics.json`; the others keep only their own resume checkpoint (`<backup_dir>-worker-<i>`), removed
   when training completes;
-- resumable: `keras_llm.training.backup.BackupAndRestore` (weights, optimizer and dropout seed states) every
+- resumable: `keras_llm.training.callbacks.BackupAndRestore` (weights, optimizer and dropout seed states) every
   `checkpoint_every` steps in `<Trainer node dir>/backup/<run key>` (`backup_dir`), a folder that outlives the
   execution: TFX re-executes a failed Trainer with new output artifacts, and the rerun, which has the same run
   key (a hash of the inputs' URIs and the settings), resumes from the last checkpoint. The folder is removed

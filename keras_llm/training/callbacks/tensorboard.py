@@ -22,7 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_llm.training.callbacks import global_step
+from keras_llm.training.callbacks.steps import global_step
 from keras_llm.training.text_samples import token_embedding_matrix
 
 SCALARS = ("loss", "perplexity", "learning_rate", "tokens_per_second", "gradient_norm")

@@ -5,7 +5,7 @@ import os
 import keras
 import numpy as np
 
-from keras_llm.training.callbacks import global_step
+from keras_llm.training.callbacks.steps import global_step
 
 SEEDS_PREFIX = "seeds-"
 
