@@ -10,7 +10,8 @@ from keras_llm.tokenizers.framing import frame_cls_sep
 
 
 class EncoderInputs(ServingModule):
-    """Base of the encoder-side modules (encoder, masked LM, classifier): `<cls> tokens <sep>` framing with bounded work per request."""
+    """Base of the encoder-side modules (encoder, masked LM, classifier): `<cls> tokens <sep>` framing with
+    bounded work per request."""
 
     def __init__(self, model, tokenizer, max_length, max_batch_size, feature_name, name):
         super().__init__(model, lambda: tf.zeros([1, 2], tf.int32), feature_name, name=name)
