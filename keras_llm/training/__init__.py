@@ -4,7 +4,7 @@ The names below load on first use (PEP 562), so that `keras_llm.training.train_c
 imported without Keras and its backend: the `keras-llm` command checks its settings and output folder before
 paying TensorFlow's start-up. `from keras_llm.training import make_optimizer` works as usual.
 """
-import importlib
+from keras_llm._lazy import lazy_attributes
 
 _EXPORTS = {
     "NO_DECAY_NAMES": "optimizers",
@@ -21,16 +21,4 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), {name: f".{module}" for name, module in _EXPORTS.items()})

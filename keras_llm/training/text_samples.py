@@ -5,27 +5,18 @@ decoder: `keras_llm.generation.text_samples`. `greedy_continuations`, `greedy_tr
 `fill_mask_predictions` and `NEVER_SAMPLED` still load from here, on first use (PEP 562): `training` sits left of
 `generation` in the package's import direction, so importing this module does not import it.
 """
-import importlib
-
 from keras import ops
+
+from keras_llm._lazy import lazy_attributes
 
 from keras_llm.special_tokens import BOS_ID, CLS_ID, EOS_ID, MASK_ID, PAD_ID, SEP_ID, UNK_ID  # noqa: F401
 
-_LAZY = {
-    "greedy_continuations": ("keras_llm.generation.text_samples", "greedy_continuations"),
-    "greedy_translations": ("keras_llm.generation.text_samples", "greedy_translations"),
-    "fill_mask_predictions": ("keras_llm.generation.text_samples", "fill_mask_predictions"),
-    "NEVER_SAMPLED": ("keras_llm.generation.decoding", "SUPPRESSED_IDS"),
-}
-
-
-def __getattr__(name):
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module, attribute = _LAZY[name]
-    value = getattr(importlib.import_module(module), attribute)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), {
+    "greedy_continuations": "keras_llm.generation.text_samples",
+    "greedy_translations": "keras_llm.generation.text_samples",
+    "fill_mask_predictions": "keras_llm.generation.text_samples",
+    "NEVER_SAMPLED": "keras_llm.generation.decoding:SUPPRESSED_IDS",
+})
 
 
 def token_embedding_matrix(model):

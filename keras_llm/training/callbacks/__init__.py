@@ -20,7 +20,7 @@ that list.
 The names load on first use (PEP 562), so importing one callback does not import TensorFlow for the
 TensorBoard one.
 """
-import importlib
+from keras_llm._lazy import lazy_attributes
 
 _EXPORTS = {
     "BackupAndRestore": "backup_and_restore",
@@ -39,16 +39,4 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name):
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), {name: f".{module}" for name, module in _EXPORTS.items()})
