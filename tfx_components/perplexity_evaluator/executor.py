@@ -8,6 +8,7 @@ import tensorflow as tf
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 
+from keras_llm.tasks import TASKS
 from tfx_components.model_paths import sample_texts, serving_model_path
 from tfx_components.perplexity_evaluator import scoring
 
@@ -64,7 +65,7 @@ def evaluate_model(model_uri, examples_uri, texts, feature="text", with_unigram=
     task = scoring.model_task(model_uri)
     tokenizer = scoring.run_tokenizer(model_uri) if with_unigram else None
     log_probs = scoring.train_unigram_log_probs(tokenizer, examples_uri, task, feature) if with_unigram else None
-    if task == "masked":
+    if TASKS[task].masked_targets:
         perplexity, unigram, count = scoring.masked_lm_perplexities(model_uri, texts, log_probs)
         return {"task": task, "perplexity": perplexity, "num_tokens": count, "unigram_perplexity": unigram}
     log_likelihoods, num_tokens = scoring.saved_model_scores(serving_model_path(model_uri), texts)

@@ -23,6 +23,7 @@ import tensorflow as tf
 from keras_llm.data import mask_tokens, masked_lm_dataset, tfrecord_dataset
 from keras_llm.data.packing import token_stream
 from keras_llm.special_tokens import EOS_ID, NUM_SPECIAL_TOKENS
+from keras_llm.tasks import TASKS
 from keras_llm.tokenizers import load_tokenizer
 from keras_llm.training.model_registry import MODEL_KINDS
 from keras_llm.training.output_bias import unigram_log_probs
@@ -58,7 +59,7 @@ def train_unigram_log_probs(tokenizer, examples_uri, task, feature="text", split
     """
     texts = tfrecord_dataset(split_files(examples_uri, split), feature=feature)
     chunks = token_stream(texts, tokenizer, EOS_ID)  # each text's tokens, then <eos>
-    if task == "masked":
+    if TASKS[task].masked_targets:
         chunks = chunks.map(lambda ids: tf.boolean_mask(ids, ids >= NUM_SPECIAL_TOKENS))
     targets = chunks.map(lambda ids: (ids, ids))
     return unigram_log_probs(targets, tokenizer.vocabulary_size, max_batches=UNIGRAM_MAX_CHUNKS)

@@ -34,6 +34,7 @@ import os
 
 from keras_llm import distribute
 from keras_llm.export import save_serving_model
+from keras_llm.tasks import model_kinds
 from keras_llm.training.init_from import read_init_source, resolve_init_from
 from keras_llm.training.model_registry import MODEL_KINDS
 from keras_llm.training.train_config import TrainConfig
@@ -86,8 +87,8 @@ def train_config_from_fn_args(fn_args):
         raise ValueError(f"custom_config: unknown key(s) {unknown} (known: {sorted(PIPELINE_SETTINGS)}, "
                          f"model_options, text_feature)")
     model = settings.setdefault("model", "gpt")
-    if MODEL_KINDS.get(model) is None or MODEL_KINDS[model].task not in ("causal", "masked"):
-        families = sorted(k for k, v in MODEL_KINDS.items() if v.task in ("causal", "masked"))
+    if model not in model_kinds(in_pipeline=True):
+        families = sorted(model_kinds(in_pipeline=True))
         raise ValueError(f"custom_config.model: {model!r} is not a language model family ({', '.join(families)})")
     if not custom.get("vocabulary_uri"):
         raise ValueError("custom_config has no vocabulary_uri (TextTrainer's executor sets it)")
