@@ -31,9 +31,8 @@ class CausalLMServingModule(ServingModule):
         jit_compile: XLA-compile the decoding loop (tokenization stays outside). Requests are padded to a
             few batch sizes (powers of two up to `max_batch_size`) and buffer lengths (multiples of 32), so
             XLA compiles a bounded number of programs; the warmup requests compile the common ones.
-        jit_min_batch: chunks with fewer rows run the uncompiled loop. Default 1 (always XLA): on a 2-core CPU
-            (4 layers x 256, 73 positions) XLA's loop takes ~1.4 ms/step at batch 1 against ~3.6 uncompiled,
-            ~4.5 against ~8 at batch 16.
+        jit_min_batch: chunks with fewer rows run the uncompiled loop. Default 1 (always XLA: faster at every
+            batch size measured; see benchmarks/README.md, Performance notes).
     """
 
     def __init__(self, model, tokenizer, max_new_tokens=32, sampler=None, max_batch_size=64,

@@ -87,8 +87,8 @@ def grow_cache(cache, extra):
 
 @functools.lru_cache(maxsize=8)
 def suppression_row(vocabulary_size, suppressed_ids=SUPPRESSED_IDS):
-    """A `[vocab]` float32 numpy row, -1e9 at `suppressed_ids`, added to step logits. A constant built once:
-    rebuilding it with ops at every step costs ~2 ms per step under XLA."""
+    """A `[vocab]` float32 numpy row, -1e9 at `suppressed_ids`, added to step logits. A constant built once,
+    not rebuilt with ops at every step (see benchmarks/README.md, Performance notes)."""
     row = np.zeros((vocabulary_size,), dtype="float32")
     row[list(suppressed_ids)] = -1e9
     row.flags.writeable = False
