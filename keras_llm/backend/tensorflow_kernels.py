@@ -3,8 +3,9 @@
 TensorFlow without XLA runs the plain `keras.ops` forms (`keras_llm.backend.reference`) op by op, one pass over
 an activation-sized tensor each, and differentiates them op by op too. The forms here take fewer passes: the
 gradient is written out from what the forward pass already holds (layer norm, GELU, the loss), attention is two
-batched matmuls with the heads first, and the Adam update is TF's fused kernel. Each gives the reference's
-values; `tests/backend_gradients.py` and the layer tests compare them. Measured gains: benchmarks/README.md,
+batched matmuls with the heads first, and the Adam update is TF's fused kernel. In a training step on wide
+enough tensors (`_fuse`), GELU and the loss's elementwise passes run as XLA-fused loops called from the
+unfused graph. Each gives the reference's values; `tests/backend_gradients.py` and the layer tests compare them. Measured gains: benchmarks/README.md,
 "Performance notes".
 """
 import math
@@ -15,9 +16,41 @@ from keras import ops
 
 from keras_llm.backend import reference
 
+
+# Last-axis width from which `_fuse` picks the XLA-fused forms: one XLA launch costs about as much as the
+# op-by-op passes it saves on a `[positions, 256]` tensor (measured on 2 CPU cores), and test-sized models stay
+# on TensorFlow's ops, which need no compiling.
+FUSE_MIN_WIDTH = 256
+
+
+def _fuse(x):
+    """Whether to run the XLA-fused form of an elementwise op on `x`: only in a graph being traced under a
+    recording `tf.GradientTape` (a training step), where one fused pass forward and one backward replace
+    several op-by-op passes, and only when `x`'s last axis is static and at least `FUSE_MIN_WIDTH` wide.
+    Eagerly, XLA would compile anew for each call's shape; a graph traced without a tape (predict, serving
+    signatures) keeps TensorFlow's own ops, so a SavedModel holds XLA calls only when it is exported with XLA."""
+    if tf.executing_eagerly():
+        return False
+    shape = tf.TensorShape(getattr(x, "shape", None))  # a tensor's, or a numpy array's tuple
+    if not shape.rank or shape[-1] is None or shape[-1] < FUSE_MIN_WIDTH:
+        return False
+    try:
+        from tensorflow.python.eager import record
+    except ImportError:  # a TensorFlow without this internal module: the op-by-op forms
+        return False
+    return bool(record.could_possibly_record())
+
+
+def _xla(fn):
+    """`fn` as a `tf.function` compiled by XLA: called from a graph that is not itself compiled, its ops run as
+    fused loops; inside an XLA-compiled step it is inlined like any other function."""
+    return tf.function(fn, jit_compile=True, autograph=False, reduce_retracing=True)
+
+
 def layer_norm(x, gamma, beta, epsilon):
     """`reference.layer_norm` with the textbook gradient `rstd * (g - mean(g) - x_hat * mean(g * x_hat))`,
-    `g = upstream * gamma`, from the forward's normalized `x_hat`."""
+    `g = upstream * gamma`, from the forward's normalized `x_hat`. (Not XLA-fused: its tensors are `[positions,
+    width]`, and XLA's launch and its single-threaded row reductions on a CPU cost more than the passes saved.)"""
     dtype = keras.backend.result_type(x.dtype, "float32")  # statistics in float32 at least, as Keras does
     outputs = _layer_norm(ops.cast(x, dtype), ops.cast(gamma, dtype), ops.cast(beta, dtype), epsilon)
     return ops.cast(outputs, x.dtype)
@@ -49,7 +82,10 @@ def _layer_norm(x, gamma, beta, epsilon):
 
 
 def gelu(x, approximate=False):
-    """`reference.gelu` with its derivative written out from the forward's intermediate values."""
+    """`reference.gelu` with its derivative written out from the forward's intermediate values (`_fuse(x)`:
+    forward and derivative each one XLA-fused pass, the derivative recomputed from `x`)."""
+    if _fuse(x):
+        return _fused_gelu(x, approximate)
     return _tanh_gelu(x) if approximate else _exact_gelu(x)
 
 
@@ -96,21 +132,55 @@ def _tanh_gelu(x):
     return gelu(x)
 
 
+def _gelu_terms(x, approximate):
+    """`(Phi, dPhi)` with `gelu(x) = x * Phi` and `gelu'(x) = Phi + x * dPhi`: the normal CDF and density, or for
+    the tanh form `h = sigmoid(2u)` and `h (1 - h) 2u'`, `u = sqrt(2/pi) (x + 0.044715 x^3)`."""
+    if approximate:
+        x_squared = tf.square(x)
+        h = tf.sigmoid(x * (2.0 * _SQRT_2_OVER_PI + 2.0 * _SQRT_2_OVER_PI * 0.044715 * x_squared))
+        return h, (h - tf.square(h)) * (2.0 * _SQRT_2_OVER_PI + 6.0 * _SQRT_2_OVER_PI * 0.044715 * x_squared)
+    return 0.5 * (1.0 + tf.math.erf(x * _SQRT_HALF)), _INV_SQRT_2PI * tf.exp(-0.5 * tf.square(x))
+
+
+@_xla
+def _gelu_forward(x, approximate):
+    return x * _gelu_terms(x, approximate)[0]
+
+
+@_xla
+def _gelu_backward(x, upstream, approximate):
+    phi, d_phi = _gelu_terms(x, approximate)
+    return upstream * (phi + x * d_phi)
+
+
+def _fused_gelu(x, approximate):
+    @tf.custom_gradient
+    def gelu(x):
+        return _gelu_forward(x, approximate), lambda upstream: _gelu_backward(x, upstream, approximate)
+
+    return gelu(x)
+
+
 def token_nll(targets, logits):
     """`reference.token_nll` with its gradient written out: `upstream * (softmax(logits) - one_hot(target))` from
-    the forward's exponentials, as one multiply and an in-place write of the target entries (whose gradient is
+    the forward's exponentials. Under `_fuse(logits)` the shift-and-exponentiate and the whole gradient are each one
+    XLA-fused pass (the reductions stay TensorFlow's, which spread over the cores where XLA's on a CPU do not);
+    otherwise the gradient is one multiply and an in-place write of the target entries (whose gradient is
     `upstream * (exp(-nll) - 1)`: no gather)."""
     vocabulary_size = ops.shape(logits)[-1]
+    fuse = _fuse(logits)
 
     @ops.custom_gradient
     def nll_of(logits):
         peak = ops.max(logits, axis=-1, keepdims=True)
-        exponentials = ops.exp(logits - peak)
+        exponentials = _shifted_exp(logits, peak) if fuse else ops.exp(logits - peak)
         total = ops.sum(exponentials, axis=-1)
         nll = ops.log(total) + (ops.squeeze(peak, axis=-1) - reference.take_targets(logits, targets))
 
         def gradient(upstream):
             upstream = ops.cast(upstream, "float32")
+            if fuse:
+                return _token_nll_gradient(exponentials, total, upstream, targets)
             grad = ops.reshape(exponentials * ops.expand_dims(upstream / total, axis=-1), (-1, vocabulary_size))
             flat_targets = ops.reshape(targets, (-1,))
             rows = ops.arange(ops.shape(flat_targets)[0], dtype=flat_targets.dtype)
@@ -121,6 +191,20 @@ def token_nll(targets, logits):
         return nll, gradient
 
     return nll_of(logits)
+
+
+@_xla
+def _shifted_exp(logits, peak):
+    return tf.exp(logits - peak)
+
+
+@_xla
+def _token_nll_gradient(exponentials, total, upstream, targets):
+    """`upstream * (exponentials / total - one_hot(targets))` in one pass (TensorFlow's scatter of the target
+    entries copies the whole logits-sized tensor first)."""
+    hit = tf.equal(tf.range(tf.shape(exponentials)[-1], dtype=targets.dtype), targets[..., None])
+    grad = exponentials * (upstream / total)[..., None]
+    return tf.where(hit, grad - upstream[..., None], grad)
 
 
 def causal_attention(queries, keys, values, scale):
