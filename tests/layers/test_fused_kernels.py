@@ -149,3 +149,33 @@ def test_a_training_steps_gradients_are_the_same_with_and_without_fusion(tf, ker
     for got, expected in zip(fused_gradients, gradients):
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6 + 1e-4 * np.abs(expected).max())
     assert max(np.abs(g).max() for g in gradients) > 1e-3
+
+
+def test_a_saved_model_exported_after_fused_training_has_no_xla_call(tf, kernels, monkeypatch, tmp_path):
+    """Training traces the fused forms; the serving signatures exported right after (without XLA) trace
+    TensorFlow's ops: TF Serving without `--xla_cpu_compilation_enabled` can load them."""
+    from lm_fixtures import word_tokenizer
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    from keras_llm.export import export_saved_model
+    from keras_llm.models import TransformerLanguageModel
+    from keras_llm.training import compile_language_model
+
+    traced = []
+    fused_gelu = kernels._fused_gelu
+    monkeypatch.setattr(kernels, "_fused_gelu", lambda *args: traced.append(args) or fused_gelu(*args))
+    tokenizer = word_tokenizer()
+    keras.utils.set_random_seed(0)
+    model = TransformerLanguageModel(tokenizer.vocabulary_size, num_layers=1, hidden_dim=32, num_heads=2,
+                                     intermediate_dim=256, max_sequence_length=16)
+    compile_language_model(model, optimizer="adam")
+    ids = RNG.integers(7, tokenizer.vocabulary_size, size=(8, 9)).astype("int32")
+    model.fit(ids[:, :-1], ids[:, 1:], epochs=1, batch_size=8, verbose=0)
+    assert traced  # the training step traced the fused GELU
+    path = export_saved_model(model, tokenizer, str(tmp_path / "lm"), version=1, max_new_tokens=4,
+                              jit_compile=False)
+    saved = saved_model_pb2.SavedModel.FromString((tmp_path / "lm" / "1" / "saved_model.pb").read_bytes())
+    functions = [f for graph in saved.meta_graphs for f in graph.graph_def.library.function]
+    assert functions and not [f.signature.name for f in functions if f.attr["_XlaMustCompile"].b]
+    generated = tf.saved_model.load(path).signatures["generate"](prompts=tf.constant(["red"]))["text"]
+    assert generated.shape == (1,)
