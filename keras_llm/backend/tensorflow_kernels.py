@@ -139,7 +139,9 @@ def _gelu_terms(x, approximate):
         x_squared = tf.square(x)
         h = tf.sigmoid(x * (2.0 * _SQRT_2_OVER_PI + 2.0 * _SQRT_2_OVER_PI * 0.044715 * x_squared))
         return h, (h - tf.square(h)) * (2.0 * _SQRT_2_OVER_PI + 6.0 * _SQRT_2_OVER_PI * 0.044715 * x_squared)
-    return 0.5 * (1.0 + tf.math.erf(x * _SQRT_HALF)), _INV_SQRT_2PI * tf.exp(-0.5 * tf.square(x))
+    # erfc(-x / sqrt 2) rather than 1 + erf(x / sqrt 2): no cancellation in the left tail (XLA's erf on TF 2.21
+    # leaves ~1e-7 there, so gelu(-12) came out -1e-6 instead of ~-1e-32)
+    return 0.5 * tf.math.erfc(-x * _SQRT_HALF), _INV_SQRT_2PI * tf.exp(-0.5 * tf.square(x))
 
 
 @_xla
