@@ -36,9 +36,11 @@ def _fuse(x):
         return False
     try:
         from tensorflow.python.eager import record
-    except ImportError:  # a TensorFlow without this internal module: the op-by-op forms
+
+        recording = record.could_possibly_record
+    except (ImportError, AttributeError):  # a TensorFlow without this internal function: the op-by-op forms
         return False
-    return bool(record.could_possibly_record())
+    return bool(recording())
 
 
 def _xla(fn):
