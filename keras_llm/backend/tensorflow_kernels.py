@@ -5,8 +5,8 @@ an activation-sized tensor each, and differentiates them op by op too. The forms
 gradient is written out from what the forward pass already holds (layer norm, GELU, the loss), attention is two
 batched matmuls with the heads first, and the Adam update is TF's fused kernel. In a training step on wide
 enough tensors (`_fuse`), GELU and the loss's elementwise passes run as XLA-fused loops called from the
-unfused graph. Each gives the reference's values; `tests/backend_gradients.py` and the layer tests compare them. Measured gains: benchmarks/README.md,
-"Performance notes".
+unfused graph. Each gives the reference's values; `tests/backend_gradients.py` and the layer tests compare
+them. Measured gains: benchmarks/README.md, "Performance notes".
 """
 import math
 
@@ -167,9 +167,9 @@ def _fused_gelu(x, approximate):
 
 def token_nll(targets, logits):
     """`reference.token_nll` with its gradient written out: `upstream * (softmax(logits) - one_hot(target))` from
-    the forward's exponentials. Under `_fuse(logits)` the shift-and-exponentiate and the whole gradient are each one
-    XLA-fused pass (the reductions stay TensorFlow's, which spread over the cores where XLA's on a CPU do not);
-    otherwise the gradient is one multiply and an in-place write of the target entries (whose gradient is
+    the forward's exponentials. Under `_fuse(logits)` the shift-and-exponentiate and the whole gradient are
+    each one XLA-fused pass (the reductions stay TensorFlow's, which spread over the cores where XLA's on a CPU
+    do not); otherwise the gradient is one multiply and an in-place write of the target entries (whose gradient is
     `upstream * (exp(-nll) - 1)`: no gather)."""
     vocabulary_size = ops.shape(logits)[-1]
     fuse = _fuse(logits)
@@ -184,7 +184,7 @@ def token_nll(targets, logits):
         def gradient(upstream):
             upstream = ops.cast(upstream, "float32")
             if fuse:
-                return _token_nll_gradient(exponentials, total, upstream, targets)
+                return _token_nll_gradient(exponentials, total, ops.cast(upstream, exponentials.dtype), targets)
             grad = ops.reshape(exponentials * ops.expand_dims(upstream / total, axis=-1), (-1, vocabulary_size))
             flat_targets = ops.reshape(targets, (-1,))
             rows = ops.arange(ops.shape(flat_targets)[0], dtype=flat_targets.dtype)
