@@ -17,22 +17,25 @@ from keras import ops
 from keras_llm.backend import reference
 
 
-# Last-axis width from which `_fuse` picks the XLA-fused forms: one XLA launch costs about as much as the
-# op-by-op passes it saves on a `[positions, 256]` tensor (measured on 2 CPU cores), and test-sized models stay
-# on TensorFlow's ops, which need no compiling.
+# Last-axis widths from which `_fuse` picks the XLA-fused forms. GELU: one XLA launch costs about as much as the
+# op-by-op passes it saves on a `[positions, 256]` tensor (measured on 2 CPU cores). The loss saves one copy of
+# the logits per step, worth a launch and a compile per step shape from a vocabulary of about 1024. Test-sized
+# models stay on TensorFlow's ops, which need no compiling (each process pays ~0.1 s to start XLA).
 FUSE_MIN_WIDTH = 256
+FUSE_MIN_VOCABULARY = 1024
 
 
-def _fuse(x):
+def _fuse(x, min_width=None):
     """Whether to run the XLA-fused form of an elementwise op on `x`: only in a graph being traced under a
     recording `tf.GradientTape` (a training step), where one fused pass forward and one backward replace
-    several op-by-op passes, and only when `x`'s last axis is static and at least `FUSE_MIN_WIDTH` wide.
+    several op-by-op passes, and only when `x`'s last axis is static and at least `min_width` (default
+    `FUSE_MIN_WIDTH`) wide.
     Eagerly, XLA would compile anew for each call's shape; a graph traced without a tape (predict, serving
     signatures) keeps TensorFlow's own ops, so a SavedModel holds XLA calls only when it is exported with XLA."""
     if tf.executing_eagerly():
         return False
     shape = tf.TensorShape(getattr(x, "shape", None))  # a tensor's, or a numpy array's tuple
-    if not shape.rank or shape[-1] is None or shape[-1] < FUSE_MIN_WIDTH:
+    if not shape.rank or shape[-1] is None or shape[-1] < (FUSE_MIN_WIDTH if min_width is None else min_width):
         return False
     try:
         from tensorflow.python.eager import record
@@ -167,12 +170,13 @@ def _fused_gelu(x, approximate):
 
 def token_nll(targets, logits):
     """`reference.token_nll` with its gradient written out: `upstream * (softmax(logits) - one_hot(target))` from
-    the forward's exponentials. Under `_fuse(logits)` the shift-and-exponentiate and the whole gradient are
-    each one XLA-fused pass (the reductions stay TensorFlow's, which spread over the cores where XLA's on a CPU
-    do not); otherwise the gradient is one multiply and an in-place write of the target entries (whose gradient is
+    the forward's exponentials. Under `_fuse` (a vocabulary of at least `FUSE_MIN_VOCABULARY`) the
+    shift-and-exponentiate and the whole gradient are each one XLA-fused pass (the reductions stay
+    TensorFlow's, which spread over the cores where XLA's on a CPU do not); otherwise the gradient is one
+    multiply and an in-place write of the target entries (whose gradient is
     `upstream * (exp(-nll) - 1)`: no gather)."""
     vocabulary_size = ops.shape(logits)[-1]
-    fuse = _fuse(logits)
+    fuse = _fuse(logits, FUSE_MIN_VOCABULARY)
 
     @ops.custom_gradient
     def nll_of(logits):

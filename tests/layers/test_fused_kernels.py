@@ -70,10 +70,11 @@ def test_fused_gelu_equals_the_reference_and_is_used_in_a_training_step(tf, kern
     assert np.abs(other_gradient - expected_gradient).max() > 1e-3
 
 
-def test_fused_token_nll_equals_the_reference_and_is_used_in_a_training_step(tf):
-    logits = RNG.normal(scale=4.0, size=(3, 5, 300)).astype("float32")
+def test_fused_token_nll_equals_the_reference_and_is_used_in_a_training_step(tf, kernels):
+    vocabulary = kernels.FUSE_MIN_VOCABULARY
+    logits = RNG.normal(scale=4.0, size=(3, 5, vocabulary)).astype("float32")
     logits[0, 0, 17] = -np.inf  # a masked token that is not the target
-    targets = RNG.integers(0, 300, size=(3, 5)).astype("int32")
+    targets = RNG.integers(0, vocabulary, size=(3, 5)).astype("int32")
     targets[0, 0] = 3
 
     def ours(lg):
@@ -90,6 +91,10 @@ def test_fused_token_nll_equals_the_reference_and_is_used_in_a_training_step(tf)
     # each row's gradient sums to 0 (softmax minus one-hot, times that row's upstream), the target entry < 0
     np.testing.assert_allclose(gradient.sum(axis=-1), 0.0, atol=1e-5)
     assert gradient[0, 0, 17] == 0.0
+    # a smaller vocabulary keeps TensorFlow's ops
+    narrow = logits[..., :vocabulary - 1]
+    assert not _training_step(tf, lambda lg: backend_ops.token_nll(
+        tf.constant(np.minimum(targets, vocabulary - 2)), lg, for_gradient=True), narrow)[2]
 
 
 def test_fusion_only_in_differentiated_graphs_on_wide_tensors(tf, kernels):
@@ -124,9 +129,10 @@ def test_a_training_steps_gradients_are_the_same_with_and_without_fusion(tf, ker
     from keras_llm.training import MaskedSparseCategoricalCrossentropy
 
     keras.utils.set_random_seed(0)
-    model = TransformerLanguageModel(300, num_layers=2, hidden_dim=32, num_heads=2, intermediate_dim=256,
+    vocabulary = kernels.FUSE_MIN_VOCABULARY
+    model = TransformerLanguageModel(vocabulary, num_layers=2, hidden_dim=32, num_heads=2, intermediate_dim=256,
                                      max_sequence_length=12, activation="gelu_approximate")
-    ids = RNG.integers(1, 300, size=(3, 13)).astype("int32")
+    ids = RNG.integers(1, vocabulary, size=(3, 13)).astype("int32")
     loss_fn = MaskedSparseCategoricalCrossentropy()
 
     def step():
@@ -143,6 +149,7 @@ def test_a_training_steps_gradients_are_the_same_with_and_without_fusion(tf, ker
 
     fused_loss, fused_gradients, fused = step()
     monkeypatch.setattr(kernels, "FUSE_MIN_WIDTH", 10**9)
+    monkeypatch.setattr(kernels, "FUSE_MIN_VOCABULARY", 10**9)
     loss, gradients, plain = step()
     assert fused and not plain
     np.testing.assert_allclose(fused_loss, loss, rtol=1e-6)
