@@ -22,8 +22,10 @@ echo "== latest stack (Python 3.11, newest TF / Keras): everything but TFX and s
 echo "== latest stack on JAX (KERAS_BACKEND=jax): layers, models, generation, and .keras files across backends"
 # Left out of this run, to keep CI under 30 minutes (both TensorFlow runs keep them): checkpoint conversion
 # (keras-hub models), prompt tuning and the trained seq2seq fixtures, the slowest model files under JAX (each
-# fresh batch shape recompiles); JAX decoding of both model kinds stays covered by tests/generation.
+# fresh batch shape recompiles), and the models' and generation's docstring examples (the layers' stay); JAX
+# decoding of both model kinds stays covered by tests/generation.
 KERAS_BACKEND=jax "$latest_venv/bin/python" -m pytest -n auto --dist loadfile -m "not tfx and not slow" \
     --ignore=tests/models/test_pretrained.py --ignore=tests/models/test_prompt_tuning.py \
-    --ignore=tests/models/test_seq2seq_models.py \
+    --ignore=tests/models/test_seq2seq_models.py --ignore=tests/models/test_docstring_examples.py \
+    --ignore=tests/generation/test_docstring_examples.py \
     tests/layers tests/models tests/generation tests/test_cross_backend.py "$@"
