@@ -186,9 +186,9 @@ def token_nll(targets, logits):
         nll = ops.log(total) + (ops.squeeze(peak, axis=-1) - reference.take_targets(logits, targets))
 
         def gradient(upstream):
-            upstream = ops.cast(upstream, "float32")
             if fuse:
                 return _token_nll_gradient(exponentials, total, ops.cast(upstream, exponentials.dtype), targets)
+            upstream = ops.cast(upstream, "float32")
             grad = ops.reshape(exponentials * ops.expand_dims(upstream / total, axis=-1), (-1, vocabulary_size))
             flat_targets = ops.reshape(targets, (-1,))
             rows = ops.arange(ops.shape(flat_targets)[0], dtype=flat_targets.dtype)

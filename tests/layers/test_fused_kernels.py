@@ -48,11 +48,8 @@ def _training_step(tf, fn, *inputs):
 
 def _compiles_with_xla(graph):
     """Whether `graph` or a function it calls is marked for XLA compilation."""
-    functions = list(graph._functions.values())  # noqa: SLF001 - the traced graph's library
-    for function in functions:
-        if function.definition.attr["_XlaMustCompile"].b:
-            return True
-    return False
+    functions = graph._functions.values()  # noqa: SLF001 - the traced graph's library
+    return any(function.definition.attr["_XlaMustCompile"].b for function in functions)
 
 
 @pytest.mark.parametrize("approximate", [False, True], ids=["exact", "tanh"])
