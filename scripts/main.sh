@@ -8,5 +8,6 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 venv=$(scripts/ensure_env.sh tfx)
 export KERAS_BACKEND=tensorflow
+unset PYTHONDONTWRITEBYTECODE  # keep bytecode caches: each pipeline process imports TensorFlow (see test.sh)
 out="${1:-$root/output/pipeline-demo}"
 "$venv/bin/keras-llm" pipeline --builtin-corpus --data "$out/data" --output "$out" "${@:2}"
