@@ -139,6 +139,7 @@ def test_resume_refuses_another_run_and_overwrite_starts_over(corpus, tmp_path):
     assert not (run / "backup").exists()
 
 
+@pytest.mark.slow  # end to end; the TFX stack runs it (scripts/test.sh)
 def test_binary_corpus_files_are_refused(tmp_path):
     elf = tmp_path / "program.txt"
     elf.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(range(256)) * 40)

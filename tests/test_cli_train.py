@@ -80,6 +80,7 @@ def test_train_evaluate_generate_export_round_trip(corpus, tmp_path, capsys):
     assert (tmp_path / "exported" / "7" / "saved_model.pb").exists()
 
 
+@pytest.mark.slow  # end to end; the TFX stack runs it (scripts/test.sh)
 def test_train_with_the_byte_pair_tokenizer_then_generate(corpus, tmp_path, capsys):
     """--tokenizer bpe: merges learned on the training file, saved with the run, used by generate."""
     from keras_llm.tokenizers import TOKENIZERS, BytePairTokenizer, load_tokenizer

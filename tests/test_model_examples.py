@@ -140,6 +140,7 @@ def topic_classification_accuracies(seed=0, pretrain_epochs=6):
     return fine_tuned_accuracy(encoder), fine_tuned_accuracy(fresh_encoder), [round(x, 2) for x in losses]
 
 
+@pytest.mark.slow  # end to end; the TFX stack runs it (scripts/test.sh)
 def test_finetuning_the_pretrained_encoder_beats_training_from_scratch():
     """What pretraining is for: on a small labelled set, the pretrained encoder ends clearly ahead.
 

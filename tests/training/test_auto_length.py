@@ -88,6 +88,7 @@ def test_best_checkpoint_resume_drops_epochs_after_the_checkpoint(tmp_path):
     assert BestCheckpoint(tmp_path, patience=2).resume(completed_epochs=4).stopped
 
 
+@pytest.mark.slow  # end to end; the TFX stack runs it (scripts/test.sh)
 def test_automatic_length_validates_on_a_held_out_split_and_keeps_the_best_epoch(corpus, tmp_path):
     result = train_language_model({"model": "gru", "train": [corpus], "output": str(tmp_path), **TINY})
     metrics = result.metrics
@@ -112,6 +113,7 @@ def test_automatic_length_validates_on_a_held_out_split_and_keeps_the_best_epoch
     assert evaluate_language_model(str(tmp_path), [corpus])["perplexity"] < metrics["val_perplexity"] * 1.5
 
 
+@pytest.mark.slow  # end to end; the TFX stack runs it (scripts/test.sh)
 def test_early_stopping_run_resumes_to_the_weights_of_an_uninterrupted_run(corpus, tmp_path):
     settings = dict(TINY, model="lstm", train=[corpus], epochs=6, valid_split=0.05, patience=2, deterministic=True)
     reference = train_language_model(dict(settings, output=str(tmp_path / "reference")))
