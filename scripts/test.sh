@@ -6,9 +6,7 @@
 # Creates both virtual environments when missing (scripts/ensure_env.sh). Extra args go to pytest.
 # Tests run in one pytest-xdist worker per core, a test file per worker (module fixtures are built once):
 # most of a test's time is single-threaded (tracing, XLA compiles, subprocess start-up), so two workers on
-# two cores take the TFX suite from ~22 to ~13 minutes. `-n 0` (after the command) runs serially. Files go out
-# longest first (tests/conftest.py; `--no-loadscope-reorder` keeps that order) so that no worker is left alone
-# with a pipeline test at the end.
+# two cores take the TFX suite from ~22 to ~13 minutes. `-n 0` (after the command) runs serially.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -21,17 +19,17 @@ export KERAS_BACKEND=tensorflow TF_CPP_MIN_LOG_LEVEL=2
 # for (all of keras-hub, half of Keras, this package): `import keras_llm.cli` 5.5 -> 3.8 s once compiled.
 unset PYTHONDONTWRITEBYTECODE
 echo "== TFX stack (Python 3.10, TF 2.16, TFX 1.16): whole suite"
-"$tfx_venv/bin/python" -m pytest -n auto --dist loadfile --no-loadscope-reorder "$@"
+"$tfx_venv/bin/python" -m pytest -n auto --dist loadfile "$@"
 echo "== latest stack (Python 3.11, newest TF / Keras): everything but TFX and slow end-to-end tests"
 # (tests/test_cross_backend.py runs in the JAX run below: its processes use both backends whichever runs pytest.)
-"$latest_venv/bin/python" -m pytest -n auto --dist loadfile --no-loadscope-reorder -m "not tfx and not slow" \
+"$latest_venv/bin/python" -m pytest -n auto --dist loadfile -m "not tfx and not slow" \
     --ignore=tests/test_cross_backend.py "$@"
 echo "== latest stack on JAX (KERAS_BACKEND=jax): layers, models, generation, and .keras files across backends"
 # Left out of this run, to keep CI under 30 minutes (both TensorFlow runs keep them): checkpoint conversion
 # (keras-hub models), prompt tuning and the trained seq2seq fixtures, the slowest model files under JAX (each
 # fresh batch shape recompiles), and the models' and generation's docstring examples (the layers' stay); JAX
 # decoding of both model kinds stays covered by tests/generation.
-KERAS_BACKEND=jax "$latest_venv/bin/python" -m pytest -n auto --dist loadfile --no-loadscope-reorder -m "not tfx and not slow" \
+KERAS_BACKEND=jax "$latest_venv/bin/python" -m pytest -n auto --dist loadfile -m "not tfx and not slow" \
     --ignore=tests/models/test_pretrained.py --ignore=tests/models/test_prompt_tuning.py \
     --ignore=tests/models/test_seq2seq_models.py --ignore=tests/models/test_docstring_examples.py \
     --ignore=tests/generation/test_docstring_examples.py \

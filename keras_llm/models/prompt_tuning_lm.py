@@ -33,8 +33,8 @@ class PromptTuningLM(keras.Model):
     >>> model = PromptTuningLM(base, num_prompt_tokens=4)
     >>> tuple(model(keras.ops.ones((2, 12), "int32")).shape)
     (2, 12, 100)
-    >>> [v.path for v in model.trainable_variables]
-    ['prompt_tuning_lm/soft_prompt']
+    >>> [v.name for v in model.trainable_variables]  # only the soft prompt trains
+    ['soft_prompt']
     """
 
     def __init__(self, base_lm, num_prompt_tokens, prompt_initializer=None, freeze_base=True, **kwargs):
