@@ -25,17 +25,16 @@ FUSE_MIN_WIDTH = 256
 FUSE_MIN_VOCABULARY = 1024
 
 
-def _fuse(x, min_width=None):
+def _fuse(x, min_width):
     """Whether to run the XLA-fused form of an elementwise op on `x`: only in a graph being traced under a
     recording `tf.GradientTape` (a training step), where one fused pass forward and one backward replace
-    several op-by-op passes, and only when `x`'s last axis is static and at least `min_width` (default
-    `FUSE_MIN_WIDTH`) wide.
+    several op-by-op passes, and only when `x`'s last axis is static and at least `min_width` wide.
     Eagerly, XLA would compile anew for each call's shape; a graph traced without a tape (predict, serving
     signatures) keeps TensorFlow's own ops, so a SavedModel holds XLA calls only when it is exported with XLA."""
     if tf.executing_eagerly():
         return False
     shape = tf.TensorShape(getattr(x, "shape", None))  # a tensor's, or a numpy array's tuple
-    if not shape.rank or shape[-1] is None or shape[-1] < (FUSE_MIN_WIDTH if min_width is None else min_width):
+    if not shape.rank or shape[-1] is None or shape[-1] < min_width:
         return False
     try:
         from tensorflow.python.eager import record
@@ -87,9 +86,9 @@ def _layer_norm(x, gamma, beta, epsilon):
 
 
 def gelu(x, approximate=False):
-    """`reference.gelu` with its derivative written out from the forward's intermediate values (`_fuse(x)`:
+    """`reference.gelu` with its derivative written out from the forward's intermediate values (`_fuse(x, FUSE_MIN_WIDTH)`:
     forward and derivative each one XLA-fused pass, the derivative recomputed from `x`)."""
-    if _fuse(x):
+    if _fuse(x, FUSE_MIN_WIDTH):
         return _fused_gelu(x, approximate)
     return _tanh_gelu(x) if approximate else _exact_gelu(x)
 
