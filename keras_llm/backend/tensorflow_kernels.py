@@ -86,8 +86,9 @@ def _layer_norm(x, gamma, beta, epsilon):
 
 
 def gelu(x, approximate=False):
-    """`reference.gelu` with its derivative written out from the forward's intermediate values (`_fuse(x, FUSE_MIN_WIDTH)`:
-    forward and derivative each one XLA-fused pass, the derivative recomputed from `x`)."""
+    """`reference.gelu` with its derivative written out from the forward's intermediate values (under
+    `_fuse(x, FUSE_MIN_WIDTH)`: forward and derivative each one XLA-fused pass, the derivative recomputed from
+    `x`)."""
     if _fuse(x, FUSE_MIN_WIDTH):
         return _fused_gelu(x, approximate)
     return _tanh_gelu(x) if approximate else _exact_gelu(x)
