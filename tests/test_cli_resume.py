@@ -171,8 +171,9 @@ def _versions(serving):
 
 
 KILL_POINTS = [
-    ("steps", "step:7"),  # during epoch 1, two steps after the checkpoint of step 5
-    ("steps", "step:47"),  # during the last epoch
+    # during epoch 1, two steps after the checkpoint of step 5 (a kill in a later epoch resumes the same way: the
+    # checkpoint records the step, and the rerun's epoch and step within it come from that)
+    ("steps", "step:7"),
     ("steps", "export"),  # the last checkpoint holds step 60: only the outputs are left
     # between epochs 1 and 2, right after epoch 1's checkpoint
     ("early_stopping", "epoch_begin:1"),

@@ -127,6 +127,7 @@ class StopAfter(keras.callbacks.Callback):
             raise KeyboardInterrupt
 
 
+@pytest.mark.slow  # end to end; the TFX stack runs it (scripts/test.sh)
 def test_an_interrupted_run_resumes_from_its_checkpoint_not_from_init_from(source_run, corpus, tmp_path):
     source, _, _ = load_trained(str(source_run))
     settings = dict(init_from=str(source_run), checkpoint_every=2, steps=4)
