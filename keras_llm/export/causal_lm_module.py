@@ -16,6 +16,13 @@ from keras_llm.generation.samplers import DEFAULT_TEMPERATURE, DEFAULT_TOP_P, Sa
 from keras_llm.generation.scoring import score_ids
 
 
+class _Decoders:
+    """The decoding loop's two tf.functions, in a plain object that `tf.Module` does not track."""
+
+    def __init__(self, plain, xla):
+        self.plain, self.xla = plain, xla
+
+
 class CausalLMServingModule(ServingModule):
     """Wraps a trained causal LM and its tokenizer for `tf.saved_model.save`.
 
@@ -58,8 +65,10 @@ class CausalLMServingModule(ServingModule):
         self._length_buckets = length_buckets(total if context is None else min(total, context))
         self._batch_buckets = batch_buckets(self.max_batch_size)
         self.jit_min_batch = int(jit_min_batch)
-        self._decode = tf.function(self._decode_ids, autograph=False)
-        self._decode_xla = tf.function(self._decode_ids, jit_compile=True, autograph=False)
+        # Held outside the module's tracked attributes: the signatures that call them carry them into the
+        # SavedModel, and tracked, `tf.saved_model.save` would trace each again to list it on its own.
+        self._decoders = _Decoders(plain=tf.function(self._decode_ids, autograph=False),
+                                   xla=tf.function(self._decode_ids, jit_compile=True, autograph=False))
 
     def _generate_chunk(self, prompts, rows, max_new_tokens, seed, options):
         """`rows`: the chunk's row indices in the request (its first one offsets the random stream)."""
@@ -71,12 +80,16 @@ class CausalLMServingModule(ServingModule):
         if self.jit_compile:
             def compiled():  # a few fixed shapes, so XLA compiles each once (TF Serving: during warmup)
                 padded, padded_lengths = pad_to_buckets(tokens, lengths, self._length_buckets, self._batch_buckets)
-                out, end = self._decode_xla(padded, padded_lengths, *settings)
+                out, end = self._decoders.xla(padded, padded_lengths, *settings)
                 return out[:count, : tf.shape(tokens)[1]], end[:count]
 
-            out, end = tf.cond(count >= self.jit_min_batch, compiled, lambda: self._decode(tokens, lengths, *settings))
+            if self.jit_min_batch <= 1:  # a chunk has at least one row: always compiled, no uncompiled branch
+                out, end = compiled()
+            else:
+                out, end = tf.cond(count >= self.jit_min_batch, compiled,
+                                   lambda: self._decoders.plain(tokens, lengths, *settings))
         else:
-            out, end = self._decode(tokens, lengths, *settings)
+            out, end = self._decoders.plain(tokens, lengths, *settings)
         end = tf.minimum(end, lengths + max_new_tokens)  # the decoding loop takes one step even for 0 tokens
         positions = tf.range(tf.shape(out)[1])[None, :]
         keep = (positions >= lengths[:, None]) & (positions < end[:, None]) & (out != self._start_id)
@@ -105,14 +118,16 @@ class CausalLMServingModule(ServingModule):
                       self.max_batch_size, {"text": tf.string, "num_tokens": tf.int32})
         return {"text": out["text"]}
 
-    @tf.function(input_signature=[STRINGS])
+    # The signatures are traced without autograph (their loops and branches are written as tf.while_loop /
+    # tf.cond): converting this call tree took a sixth of an export.
+    @tf.function(input_signature=[STRINGS], autograph=False)
     def generate(self, prompts):
         """prompts string[None] -> text string[None] (the continuations), export-time settings."""
         return self._generate(prompts, tf.constant(self.max_new_tokens), tf.constant(-1))
 
     @tf.function(input_signature=[STRINGS, tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32),
                                   tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.float32),
-                                  tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int32)])
+                                  tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int32)], autograph=False)
     def generate_with_options(self, prompts, max_new_tokens, temperature, top_p, repetition_penalty,
                               no_repeat_ngram_size, seed):
         """Top-p sampling with the request's settings: `max_new_tokens` (capped at the export-time value;
@@ -135,7 +150,7 @@ class CausalLMServingModule(ServingModule):
         log_likelihood, num_tokens = score_ids(self.model, ids.to_tensor(), lengths)
         return {"log_likelihood": log_likelihood, "num_tokens": num_tokens}
 
-    @tf.function(input_signature=[STRINGS])
+    @tf.function(input_signature=[STRINGS], autograph=False)
     def score(self, texts):
         """texts string[None] -> log_likelihood (nats, of the text and its closing <eos> after a document
         start), num_tokens, perplexity = exp(-log_likelihood / num_tokens)."""
@@ -143,7 +158,7 @@ class CausalLMServingModule(ServingModule):
         perplexity = tf.exp(-out["log_likelihood"] / tf.cast(tf.maximum(out["num_tokens"], 1), tf.float32))
         return {**out, "perplexity": perplexity}
 
-    @tf.function(input_signature=[STRINGS])
+    @tf.function(input_signature=[STRINGS], autograph=False)
     def serving_default(self, examples):
         """Serialized tf.Example (`examples` string[None], text in the feature `feature_name`) -> `text`."""
         return self.generate(self.parse_texts(examples))
