@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from keras_llm import __version__
 from keras_llm.cli import main
 
@@ -25,9 +27,8 @@ def test_bad_flag_is_one_line_error(capsys):
     assert out.returncode == 2 and "invalid choice" in out.stderr and "Traceback" not in out.stderr
 
 
+@pytest.mark.tfx
 def test_pipeline_command_flags_and_missing_data(tmp_path, capsys):
-    import pytest
-
     pytest.importorskip("tfx")
     assert main(["pipeline", "--data", str(tmp_path / "nope"), "--output", str(tmp_path / "out")]) == 2
     assert "data directory not found" in capsys.readouterr().err
