@@ -175,8 +175,8 @@ KILL_POINTS = [
     # checkpoint records the step, and the rerun's epoch and step within it come from that)
     ("steps", "step:7"),
     ("steps", "export"),  # the last checkpoint holds step 60: only the outputs are left
-    # between epochs 1 and 2, right after epoch 1's checkpoint
-    ("early_stopping", "epoch_begin:1"),
+    # (a kill between epochs, right after an epoch's checkpoint, resumes like step:7 does: from the checkpoint's
+    # step, which is where that epoch ends; `epoch_begin:K` stays available as a point)
     # the early stop, recorded by BestCheckpoint but not checkpointed: the rerun trains that epoch again
     ("early_stopping", "epoch_end_save:stop"),
     # after the early stop: the rerun loads the best epoch's weights and exports

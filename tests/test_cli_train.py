@@ -1,11 +1,9 @@
 """`keras-llm train / evaluate / generate / export`: a round trip on a generated corpus, config-file
-precedence, one-line errors, and resuming after `kill -9`."""
+precedence and one-line errors (resuming after `kill -9`: tests/test_cli_resume.py)."""
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import keras
 import numpy as np
@@ -162,35 +160,3 @@ def test_missing_files_and_impossible_settings_are_one_line_errors(argv, message
 def _weights(path):
     model = keras.saving.load_model(path, compile=False)
     return model.get_weights()
-
-
-@pytest.mark.slow
-def test_kill_9_then_rerun_resumes_to_the_weights_of_an_uninterrupted_run(corpus, tmp_path):
-    common = ["train", "--model", "lstm", *TINY, "--train", corpus, "--steps", "300", "--steps-per-epoch", "100",
-              "--checkpoint-every", "10", "--deterministic", "--serving-dir", "", "--verbose", "2"]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow")
-    command = [sys.executable, "-m", "keras_llm.cli", *map(str, common)]
-    reference = subprocess.Popen([*command, "--output", str(tmp_path / "reference")], env=env,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    victim = subprocess.Popen([*command, "--output", str(tmp_path / "victim")], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    marker = tmp_path / "victim" / "backup" / "training_metadata.json"
-    deadline = time.monotonic() + 240
-    while not marker.exists() and victim.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    os.kill(victim.pid, signal.SIGKILL)  # after the first checkpoint, in the middle of the first epoch
-    victim.wait(timeout=30)
-    assert victim.returncode == -signal.SIGKILL
-    assert marker.exists() and not (tmp_path / "victim" / "model.keras").exists()
-    killed_at = json.loads(marker.read_text())
-    assert killed_at["epoch"] == 0
-
-    _, err = reference.communicate(timeout=300)
-    assert reference.returncode == 0, err[-3000:]
-    resumed = _cli(*common, "--output", tmp_path / "victim")
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
-    step = int(resumed.stdout.split("resuming from step ")[1].split()[0])
-    assert 10 <= step < 300 and step % 10 == 0
-    assert json.loads(resumed.stdout.strip().splitlines()[-1])["steps"] == 300
-    for a, b in zip(_weights(tmp_path / "reference" / "model.keras"), _weights(tmp_path / "victim" / "model.keras")):
-        np.testing.assert_array_equal(a, b)  # bitwise: deterministic ops, same batches, restored optimizer state
