@@ -12,7 +12,7 @@
 # runs), e.g. a test path, or `-n 0` to run serially.
 # Tests run in one pytest-xdist worker per core, a test file per worker (module fixtures are built once):
 # most of a test's time is single-threaded (tracing, XLA compiles, subprocess start-up), so two workers on
-# two cores take a run from ~22 to ~13 minutes.
+# two cores nearly halve a run (a third worker measured no faster: TFX run 1030 against 1026 s).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
