@@ -23,13 +23,11 @@ LONGEST_FIRST = [
 ]
 
 
-def _start_rank(item):
-    path = item.nodeid.split("::")[0]
-    for rank, name in enumerate(LONGEST_FIRST):
-        if path == f"tests/{name}":
-            return rank
-    return len(LONGEST_FIRST)
+_START_RANK = {f"tests/{name}": rank for rank, name in enumerate(LONGEST_FIRST)}
 
+
+def _start_rank(item):
+    return _START_RANK.get(item.nodeid.split("::")[0], len(LONGEST_FIRST))
 
 def pytest_collection_modifyitems(config, items):
     if importlib.util.find_spec("tfx") is None:

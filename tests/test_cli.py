@@ -29,6 +29,5 @@ def test_bad_flag_is_one_line_error(capsys):
 
 @pytest.mark.tfx
 def test_pipeline_command_flags_and_missing_data(tmp_path, capsys):
-    pytest.importorskip("tfx")
     assert main(["pipeline", "--data", str(tmp_path / "nope"), "--output", str(tmp_path / "out")]) == 2
     assert "data directory not found" in capsys.readouterr().err

@@ -31,8 +31,8 @@ def save_serving_model(model, tokenizer, path, **options):
     module = serving_module_for(model, tokenizer, **options)
     # Without the custom gradients (the fused kernels' backward passes): serving never differentiates, and
     # tracing them took a fifth of an export's time.
-    options = tf.saved_model.SaveOptions(experimental_custom_gradients=False)
-    tf.saved_model.save(module, path, signatures=module.signatures(), options=options)
+    save_options = tf.saved_model.SaveOptions(experimental_custom_gradients=False)
+    tf.saved_model.save(module, path, signatures=module.signatures(), options=save_options)
     write_warmup_requests(path, module.warmup_inputs())
     return path
 
