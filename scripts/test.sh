@@ -4,8 +4,8 @@
 #      the examples, the benchmarks' quick runs, multi-process training), which go through the whole product;
 #   2. latest stack (newest TF / Keras): all the other tests (layers, models, generation, tokenizers, data,
 #      export, training, the CLI's quick paths);
-#   3. latest stack on JAX (KERAS_BACKEND=jax): layers, models, generation, and .keras files across backends
-#      (the TensorFlow-only fast paths fall back to plain keras.ops there).
+#   3. latest stack on JAX (KERAS_BACKEND=jax): layers, models, generation, .keras files across backends (the
+#      TensorFlow-only fast paths fall back to plain keras.ops there), and a JAX-trained run's SavedModel export.
 # The unit tests ran on both TensorFlow stacks until the CI run reached 45 minutes of its 30; the TFX stack's
 # end-to-end tests still go through the same training, export and generation code on TF 2.16.
 # Creates both virtual environments when missing (scripts/ensure_env.sh). Extra args go to pytest (all three
@@ -30,7 +30,7 @@ echo "== latest stack (Python 3.11, newest TF / Keras): everything but TFX and s
 # (tests/test_cross_backend.py runs in the JAX run below: its processes use both backends whichever runs pytest.)
 "$latest_venv/bin/python" -m pytest -n auto --dist loadfile -m "not tfx and not slow" \
     --ignore=tests/test_cross_backend.py "$@"
-echo "== latest stack on JAX (KERAS_BACKEND=jax): layers, models, generation, and .keras files across backends"
+echo "== latest stack on JAX (KERAS_BACKEND=jax): layers, models, generation, .keras files across backends, export"
 # Left out of this run, to keep CI under 30 minutes (the TensorFlow run keeps them): checkpoint conversion
 # (keras-hub models), prompt tuning and the trained seq2seq fixtures, the slowest model files under JAX (each
 # fresh batch shape recompiles), and the models' and generation's docstring examples (the layers' stay); JAX
@@ -46,4 +46,4 @@ JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES=0 KERAS_BACKEND=jax \
     --ignore=tests/models/test_pretrained.py --ignore=tests/models/test_prompt_tuning.py \
     --ignore=tests/models/test_seq2seq_models.py --ignore=tests/models/test_docstring_examples.py \
     --ignore=tests/generation/test_docstring_examples.py \
-    tests/layers tests/models tests/generation tests/test_cross_backend.py "$@"
+    tests/layers tests/models tests/generation tests/test_cross_backend.py tests/export/test_export_from_jax.py "$@"

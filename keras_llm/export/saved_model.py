@@ -3,6 +3,7 @@ import os
 import shutil
 import time
 
+import keras
 import tensorflow as tf
 
 from keras_llm.tasks import task_of_model
@@ -27,7 +28,12 @@ def serving_module_for(model, tokenizer, **options):
 
 
 def save_serving_model(model, tokenizer, path, **options):
-    """Writes the SavedModel (signatures + warmup requests) to `path` itself, e.g. TFX's serving_model_dir."""
+    """Writes the SavedModel (signatures + warmup requests) to `path` itself, e.g. TFX's serving_model_dir.
+    On another Keras backend (JAX), a child process on TensorFlow writes it (`keras_llm.export.on_tensorflow`)."""
+    if keras.backend.backend() != "tensorflow":
+        from keras_llm.export.on_tensorflow import save_in_tensorflow
+
+        return save_in_tensorflow(model, tokenizer, path, **options)
     module = serving_module_for(model, tokenizer, **options)
     # Without the custom gradients (the fused kernels' backward passes): serving never differentiates, and
     # tracing them took a fifth of an export's time.

@@ -24,6 +24,10 @@ class GradientNormMonitor(keras.callbacks.Callback):
     replica's own gradient (of its share of the batch, loss scaled by 1/N) and all-reduces later, so the
     value logged is replica 0's -- the same quantity Keras' `global_clipnorm` clips. With one replica it
     is exactly the gradient norm of the training batch.
+
+    TensorFlow backend only: Keras' JAX train step applies the optimizer statelessly and keeps only the
+    optimizer's own variables, so a norm stored there would never come out (the logs read 0.0 every step). On
+    other backends the callback adds nothing to the logs.
     """
 
     def __init__(self):
@@ -38,7 +42,9 @@ class GradientNormMonitor(keras.callbacks.Callback):
             self.attach(optimizer, model)
 
     def attach(self, optimizer, model=None):
-        """Installs the hook on `optimizer` (idempotent)."""
+        """Installs the hook on `optimizer` (idempotent; nothing on a backend other than TensorFlow)."""
+        if keras.backend.backend() != "tensorflow":
+            return
         inner = getattr(optimizer, "inner_optimizer", optimizer)
         self._optimizer = optimizer
         existing = getattr(inner.apply, "gradient_norm_variable", None)
