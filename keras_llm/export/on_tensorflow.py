@@ -36,6 +36,9 @@ def save_in_tensorflow(model, tokenizer, path, timeout=3600, **options):
         tokenizer.save(os.path.join(folder, "tokenizer"))
         env = dict(os.environ, KERAS_BACKEND="tensorflow", CUDA_VISIBLE_DEVICES="")
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        # the child imports this package from where the parent did (a source checkout need not be installed)
+        source = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (source, env.get("PYTHONPATH")) if p)
         result = subprocess.run([sys.executable, "-m", __name__, folder, os.fspath(path), encoded],
                                 capture_output=True, text=True, env=env, timeout=timeout)
     if result.returncode != 0:
