@@ -24,8 +24,12 @@ class ExportError(RuntimeError):
 def save_in_tensorflow(model, tokenizer, path, timeout=3600, **options):
     """`keras_llm.export.save_serving_model(model, tokenizer, path, **options)` run by a child process on the
     TensorFlow backend, from a `.keras` copy of `model` and a saved copy of `tokenizer`. `options` must be JSON
-    values (as the serving modules' options are: lengths, sampler names, labels). Raises ExportError (one line)
-    when the child fails."""
+    values (as the serving modules' options are: lengths, sampler names, labels). Raises ValueError (one line)
+    for a model that was never built (no weights to copy) and ExportError (one line) when the child fails."""
+    if not model.built:  # its .keras copy would hold no weights: the child would draw new random ones
+        raise ValueError(f"{type(model).__name__} has no weights yet (never called or built): call it once before "
+                         f"exporting from the {_backend()} backend, where the export copies the weights to a "
+                         f"TensorFlow process")
     try:
         encoded = json.dumps(options)
     except TypeError as e:

@@ -63,7 +63,14 @@ def test_bad_options_are_refused_in_one_line(jax_run, tmp_path):
     # the child's error comes back as its last line: here the serving module refusing a misspelled option
     with pytest.raises(ExportError, match=r"^the SavedModel export on TensorFlow failed: .*'max_new_token'$"):
         save_in_tensorflow(result.model, result.tokenizer, str(tmp_path / "out"), max_new_token=3)
-    assert not os.path.exists(tmp_path / "out")
+    # a model never called has no weights to copy: the TensorFlow process would draw new random ones
+    from keras_llm.models import TransformerLanguageModel
+
+    unbuilt = TransformerLanguageModel(50, num_layers=1, hidden_dim=16, num_heads=2, intermediate_dim=32,
+                                       max_sequence_length=16)
+    with pytest.raises(ValueError, match=r"^TransformerLanguageModel has no weights yet \(never called or built\)"):
+        export_saved_model(unbuilt, result.tokenizer, str(tmp_path / "unbuilt"), version=1)
+    assert not os.path.exists(tmp_path / "out") and not os.path.exists(tmp_path / "unbuilt" / "1")
 
 
 def test_the_gradient_norm_monitor_logs_nothing_on_jax_rather_than_zero():
