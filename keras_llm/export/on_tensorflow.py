@@ -8,7 +8,7 @@ run trained on JAX (`KERAS_BACKEND=jax keras-llm train ...`) ends with the same 
 trained on TensorFlow.
 
 The child sees no GPU (`CUDA_VISIBLE_DEVICES=""`): tracing needs none, and the parent's JAX holds most of the
-GPU's memory. It costs a TensorFlow start-up, a few seconds, per export.
+GPU's memory. It costs a TensorFlow start-up per export (about 10 s of a tiny run's export on a 2-core CPU).
 """
 import json
 import os
@@ -43,8 +43,11 @@ def save_in_tensorflow(model, tokenizer, path, timeout=3600, **options):
         # the child imports this package from where the parent did (a source checkout need not be installed)
         source = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         env["PYTHONPATH"] = os.pathsep.join(p for p in (source, env.get("PYTHONPATH")) if p)
-        result = subprocess.run([sys.executable, "-m", __name__, folder, os.fspath(path), encoded],
-                                capture_output=True, text=True, env=env, timeout=timeout)
+        try:
+            result = subprocess.run([sys.executable, "-m", __name__, folder, os.fspath(path), encoded],
+                                    capture_output=True, text=True, env=env, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise ExportError(f"the SavedModel export on TensorFlow did not finish in {timeout} s") from None
     if result.returncode != 0:
         lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
         raise ExportError(f"the SavedModel export on TensorFlow failed: {lines[-1] if lines else 'no message'}")
